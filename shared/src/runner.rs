@@ -174,7 +174,7 @@ async fn claim<O: Operation>(
     payload: &Value,
 ) -> Result<Claimed<O::Output>, TaskError> {
     let client = ctx.client().await?;
-    match task::claim(&**client, task, payload, op.spec().lease()).await? {
+    match task::claim(&client, task, payload, op.spec().lease()).await? {
         ClaimResult::Claimed(claim) => Ok(Claimed::Yes(claim)),
         ClaimResult::Completed(stored) => {
             let output = serde_json::from_value(stored).map_err(|e| {
@@ -233,7 +233,7 @@ async fn keep_leased<O: Operation>(
     loop {
         ticks.tick().await;
         let held = match ctx.client().await {
-            Ok(client) => task::heartbeat(&**client, task, claim.token, lease).await,
+            Ok(client) => task::heartbeat(&client, task, claim.token, lease).await,
             Err(err) => Err(err),
         };
         match held {
@@ -301,7 +301,7 @@ async fn fail<O: Operation>(
     if err.is_retryable() && !last {
         warn!(error = %err.report(), kind = %err.kind(), "attempt failed; will retry");
         let client = ctx.client().await?;
-        task::release(&**client, task, claim.token, Some(&err.report())).await?;
+        task::release(&client, task, claim.token, Some(&err.report())).await?;
         return Err(err);
     }
     warn!(error = %err.report(), kind = %err.kind(), final_attempt = last, "dead-lettering");
@@ -393,7 +393,7 @@ pub async fn release_in_flight(ctx: &Context) -> Result<usize, TaskError> {
             function: &function,
             key: &key,
         };
-        if task::release(&**client, &task, token, Some("released at shutdown")).await? {
+        if task::release(&client, &task, token, Some("released at shutdown")).await? {
             released += 1;
         }
         ctx.untrack(&function, &key, token);

@@ -187,7 +187,7 @@ async fn row(ctx: &Context, id: &str) -> task::TaskRow {
         function: "rec",
         key: &key,
     };
-    task::get(&**client, &task)
+    task::get(&client, &task)
         .await
         .unwrap()
         .expect("task row exists")

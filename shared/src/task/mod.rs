@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use tokio_postgres::{GenericClient, Transaction};
+use deadpool_postgres::{GenericClient, Transaction};
 
 use crate::error::{ErrorKind, TaskError};
 use crate::ids::{FencingToken, TaskKey};
@@ -138,10 +138,11 @@ pub async fn claim(
     let lease_secs = lease.as_secs_f64();
     // An empty answer means a concurrent first claim is not yet visible to
     // the statement's snapshot; by the next try it is.
+    let statement = client.prepare_cached(sql::CLAIM).await?;
     for _ in 0..3 {
         let rows = client
             .query(
-                sql::CLAIM,
+                &statement,
                 &[
                     &task.function,
                     &task.key.as_str(),
@@ -231,9 +232,10 @@ pub async fn complete(
     claim: Claim,
     result: &Value,
 ) -> Result<(), TaskError> {
+    let statement = tx.prepare_cached(sql::COMPLETE).await?;
     let updated = tx
         .execute(
-            sql::COMPLETE,
+            &statement,
             &[
                 &task.function,
                 &task.key.as_str(),
@@ -271,9 +273,10 @@ pub async fn release(
     token: FencingToken,
     last_error: Option<&str>,
 ) -> Result<bool, TaskError> {
+    let statement = client.prepare_cached(sql::RELEASE).await?;
     let updated = client
         .execute(
-            sql::RELEASE,
+            &statement,
             &[
                 &task.function,
                 &task.key.as_str(),
@@ -296,9 +299,10 @@ pub async fn heartbeat(
     token: FencingToken,
     lease: Duration,
 ) -> Result<bool, TaskError> {
+    let statement = client.prepare_cached(sql::HEARTBEAT).await?;
     let updated = client
         .execute(
-            sql::HEARTBEAT,
+            &statement,
             &[
                 &task.function,
                 &task.key.as_str(),
@@ -344,9 +348,10 @@ pub async fn dead_letter_claimed(
     letter: &DeadLetter,
     topic: DeadLetterTopic<'_>,
 ) -> Result<i64, TaskError> {
+    let statement = tx.prepare_cached(sql::MARK_DEAD).await?;
     let row = tx
         .query_opt(
-            sql::MARK_DEAD,
+            &statement,
             &[
                 &task.function,
                 &task.key.as_str(),
@@ -398,9 +403,10 @@ async fn record(
     topic: DeadLetterTopic<'_>,
 ) -> Result<i64, TaskError> {
     let key_text = key.map(TaskKey::as_str);
+    let statement = tx.prepare_cached(sql::INSERT_DEAD_LETTER).await?;
     let row = tx
         .query_one(
-            sql::INSERT_DEAD_LETTER,
+            &statement,
             &[
                 &function,
                 &key_text,
