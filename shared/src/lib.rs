@@ -44,7 +44,7 @@ pub mod testing;
 pub use context::Context;
 pub use error::{ErrorKind, TaskError};
 pub use ids::{FencingToken, MeetingId, TaskKey};
-pub use operation::Operation;
+pub use operation::{Operation, Transaction};
 pub use runner::{Delivery, Outcome, execute};
 pub use spec::FunctionSpec;
 

@@ -10,12 +10,16 @@ use std::future::Future;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tokio_postgres::Transaction;
 
 use crate::context::Context;
 use crate::error::TaskError;
 use crate::ids::TaskKey;
 use crate::spec::FunctionSpec;
+
+/// The completion transaction an operation writes in. It caches prepared
+/// statements per connection (`tx.prepare_cached(SQL)`), so a hot write costs
+/// one round trip; it dereferences to `tokio_postgres::Transaction`.
+pub type Transaction<'a> = deadpool_postgres::Transaction<'a>;
 
 /// One AI operation, independent of how it was invoked.
 ///

@@ -10,9 +10,10 @@ use serde::{Deserialize, Serialize};
 use tasklane::spec::{FunctionSpec, JobSettings, RateLimits, RetryPolicy, Scaling};
 use tasklane::task::{self, TaskRef, TaskStatus};
 use tasklane::testing::TestDb;
-use tasklane::{Context, Delivery, ErrorKind, Operation, Outcome, TaskError, TaskKey, execute};
+use tasklane::{
+    Context, Delivery, ErrorKind, Operation, Outcome, TaskError, TaskKey, Transaction, execute,
+};
 use tokio::sync::{Notify, Semaphore};
-use tokio_postgres::Transaction;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Input {
