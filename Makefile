@@ -11,7 +11,8 @@ TEST_ARGS ?=
 WITH_DB := scripts/with-db.sh
 BIN := target/debug
 
--include mk/*.mk
+include mk/terraform.mk
+include mk/emulator.mk
 
 .PHONY: help
 help: ## List the targets.
@@ -55,7 +56,12 @@ test-rust: build ## Every Rust test, against real Postgres.
 test: lint test-rust test-extra ## The whole suite: lint, Rust tests, Terraform and client checks.
 	@echo "make test: all checks passed"
 
-# Checks contributed by mk/*.mk fragments (Terraform formatting, the Python
-# client against the emulator) hang off this target.
+# Checks from the mk/*.mk fragments: Terraform formatting, and the official
+# Python Cloud Tasks client against the emulator.
 .PHONY: test-extra
-test-extra:
+test-extra: test-terraform-fmt test-emulator-python
+
+.PHONY: bench
+bench: deps ## Side-by-side benchmarks: push handler vs the FastAPI baseline, and the emulator.
+	$(WITH_DB) python3 bench/run.py
+	$(MAKE) --no-print-directory bench-emulator

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use deadpool_postgres::Pool;
 
 use crate::context::Context;
-use crate::db::{self, PoolSettings};
+use crate::db::{self, PoolSettings, with_database};
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
@@ -95,32 +95,5 @@ impl Drop for TestDb {
             });
         });
         let _ = cleanup.join();
-    }
-}
-
-/// `url` with its database replaced by `database`. Accepts both URL and
-/// key=value connection strings.
-pub fn with_database(url: &str, database: &str) -> String {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let (base, query) = match url.split_once('?') {
-            Some((b, q)) => (b, Some(q)),
-            None => (url, None),
-        };
-        let scheme_end = base.find("://").unwrap() + 3;
-        let path_start = base[scheme_end..]
-            .find('/')
-            .map_or(base.len(), |i| scheme_end + i);
-        let mut out = format!("{}/{}", &base[..path_start], database);
-        if let Some(q) = query {
-            out.push('?');
-            out.push_str(q);
-        }
-        out
-    } else {
-        let kept: Vec<&str> = url
-            .split_whitespace()
-            .filter(|kv| !kv.starts_with("dbname="))
-            .collect();
-        format!("{} dbname={}", kept.join(" "), database)
     }
 }
