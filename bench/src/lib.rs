@@ -9,8 +9,7 @@
 //! | `bench-token` (binary) | serves a JWKS on loopback and prints a token it signs |
 
 use serde::{Deserialize, Serialize};
-use tasklane::spec::{FunctionSpec, JobSettings, RateLimits, RetryPolicy, Scaling};
-use tasklane::{BoxError, Context, Operation, TaskError, TaskKey, Transaction};
+use tasklane::{BoxError, Context, FunctionSpec, Operation, TaskError, TaskKey, Transaction};
 
 const READ_TRANSCRIPT: &str = "SELECT transcript FROM bench_meetings WHERE id = $1";
 const MARK_COMPLETED: &str =
@@ -49,39 +48,14 @@ impl BenchSummarize {
     }
 }
 
-/// The bench function's settings: one queue, generous limits.
+/// The bench function's settings: the baseline's route, generous limits.
 pub fn spec() -> FunctionSpec {
     FunctionSpec {
-        name: "summarize".into(),
-        queue: "summarize".into(),
-        rate_limits: RateLimits {
-            max_dispatches_per_second: 500.0,
-            max_concurrent_dispatches: 1000,
-        },
-        retry: RetryPolicy {
-            max_attempts: 5,
-            min_backoff_seconds: 1.0,
-            max_backoff_seconds: 60.0,
-            max_doublings: 3,
-            max_retry_duration_seconds: 0,
-        },
+        request_concurrency: 1_000,
         dispatch_deadline_seconds: 60,
-        lease_margin_seconds: 30,
-        request_concurrency: 1000,
-        scaling: Scaling {
-            min_instances: 0,
-            max_instances: 1,
-            cpu: "1".into(),
-            memory: "256Mi".into(),
-        },
-        job: JobSettings {
-            task_count: 1,
-            parallelism: 1,
-            max_retries: 0,
-            timeout_seconds: 600,
-        },
         dead_letter_topic: "bench-dead-letters".into(),
         dead_letter_subscription: "bench-dead-letters-sub".into(),
+        ..FunctionSpec::new("summarize")
     }
 }
 

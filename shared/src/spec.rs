@@ -94,6 +94,51 @@ pub struct JobSettings {
 }
 
 impl FunctionSpec {
+    /// Settings for a function called `name` with Cloud Tasks' and Cloud
+    /// Run's defaults, to adjust field by field: queue `name`; 500
+    /// dispatches/s and 1,000 concurrent (Cloud Tasks' defaults); 100
+    /// attempts, 0.1 s to 3,600 s backoff, 16 doublings, unlimited retry
+    /// duration (Cloud Tasks' defaults); a 600 s dispatch deadline (Cloud
+    /// Tasks' default for HTTP targets) with a 30 s lease margin; request
+    /// concurrency 80 (Cloud Run's default); 0 to 100 instances of 1 CPU and
+    /// 512 MiB; a job of 1 task, parallelism 1, no retries, 3,600 s; dead
+    /// letters on topic `<name>-dead-letters` with subscription
+    /// `<name>-dead-letters-sub`.
+    pub fn new(name: &str) -> FunctionSpec {
+        FunctionSpec {
+            name: name.to_owned(),
+            queue: name.to_owned(),
+            rate_limits: RateLimits {
+                max_dispatches_per_second: 500.0,
+                max_concurrent_dispatches: 1_000,
+            },
+            retry: RetryPolicy {
+                max_attempts: 100,
+                min_backoff_seconds: 0.1,
+                max_backoff_seconds: 3_600.0,
+                max_doublings: 16,
+                max_retry_duration_seconds: 0,
+            },
+            dispatch_deadline_seconds: 600,
+            lease_margin_seconds: 30,
+            request_concurrency: 80,
+            scaling: Scaling {
+                min_instances: 0,
+                max_instances: 100,
+                cpu: "1".to_owned(),
+                memory: "512Mi".to_owned(),
+            },
+            job: JobSettings {
+                task_count: 1,
+                parallelism: 1,
+                max_retries: 0,
+                timeout_seconds: 3_600,
+            },
+            dead_letter_topic: format!("{name}-dead-letters"),
+            dead_letter_subscription: format!("{name}-dead-letters-sub"),
+        }
+    }
+
     /// The push route, `/tasks/<name>`.
     pub fn route(&self) -> String {
         format!("/tasks/{}", self.name)
