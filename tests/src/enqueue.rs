@@ -40,7 +40,8 @@ pub fn task_id(function: &str, meeting_id: &str) -> String {
 }
 
 /// Create a push task for `service` with `payload`, named `task_id`, with
-/// an OIDC token for the invoker and the service's URL as audience.
+/// an OIDC token for the invoker, the service's URL as audience, and the
+/// function's dispatch deadline (Cloud Tasks sets it per task).
 ///
 /// # Errors
 ///
@@ -62,8 +63,10 @@ pub async fn create(
                 .set_audience(&service.base_url),
         );
     let queue = queue_path(service);
+    let deadline = i64::from(service.spec.dispatch_deadline_seconds);
     let task = Task::new()
         .set_name(format!("{queue}/tasks/{task_id}"))
+        .set_dispatch_deadline(google_cloud_wkt::Duration::clamp(deadline, 0))
         .set_http_request(request);
     Ok(client
         .create_task()
