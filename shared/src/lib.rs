@@ -10,6 +10,7 @@
 //! | [`outbox`] | transactional outbox for dead-letter publishes and follow-up tasks |
 //! | [`relay`] | sends outbox rows: Pub/Sub publishes and Cloud Tasks creates |
 //! | [`push`] | the Cloud Tasks push adapter (`serve`), with OIDC auth |
+//! | [`auth`] | Google OIDC ID-token verification for pushes, and the development bypass |
 //! | [`context`] | the pool and the claims a process holds |
 //! | [`db`] | pooled Postgres and embedded migrations |
 //! | [`meetings`] | the domain tables: importing meetings and reading transcripts |
@@ -22,6 +23,7 @@
 
 #![warn(missing_docs)]
 
+pub mod auth;
 pub mod cli;
 pub mod context;
 pub mod db;

@@ -18,9 +18,9 @@ mod sql;
 
 use std::time::Duration;
 
+use deadpool_postgres::{GenericClient, Transaction};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use deadpool_postgres::{GenericClient, Transaction};
 
 use crate::error::{ErrorKind, TaskError};
 use crate::ids::{FencingToken, TaskKey};
