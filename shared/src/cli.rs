@@ -21,6 +21,7 @@ use crate::db::{self, PoolSettings};
 use crate::error::TaskError;
 use crate::job::{self, Shard};
 use crate::operation::Operation;
+use crate::relay::Relay;
 use crate::runner::{self, Delivery, Outcome};
 use crate::{BoxError, telemetry};
 
@@ -121,8 +122,25 @@ pub async fn connect() -> Result<Context, BoxError> {
     Ok(Context::new(pool))
 }
 
+/// The push adapter, with the outbox relay beside it: the relay sends the
+/// dead letters and follow-up tasks that pushes commit, and stops after the
+/// server has drained.
 async fn serve<O: Operation>(ctx: Context, op: O) -> ExitCode {
-    match crate::push::serve_from_env(ctx, op).await {
+    let relay = match Relay::from_env() {
+        Ok(relay) => relay,
+        Err(err) => return config_error("invalid relay settings", &err),
+    };
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let relay = tokio::spawn(relay.run(ctx.clone(), async move {
+        // An error means the sender is gone, which also means stop.
+        let _ = stopped.wait_for(|stop| *stop).await;
+    }));
+    let served = crate::push::serve_from_env(ctx, op).await;
+    let _ = stop.send(true);
+    if let Err(err) = relay.await {
+        tracing::warn!(error = %err, "outbox relay ended abnormally");
+    }
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => config_error("push adapter stopped", err.as_ref()),
     }
@@ -166,7 +184,9 @@ fn report_outcome<O: Operation>(op: &O, outcome: Outcome<O::Output>) -> ExitCode
     let function = &op.spec().name;
     let status = outcome.as_str();
     match outcome {
-        Outcome::Completed { output, attempt } => print_json(
+        Outcome::Completed {
+            output, attempt, ..
+        } => print_json(
             &json!({"function": function, "status": status, "attempt": attempt,
                 "output": output}),
         ),

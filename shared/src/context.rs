@@ -6,9 +6,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use deadpool_postgres::{Object, Pool};
+use serde_json::Value;
 
 use crate::error::TaskError;
 use crate::ids::{FencingToken, TaskKey};
+use crate::task::DeadLetter;
 
 /// Shared, cheaply cloned handle to the process's resources.
 #[derive(Clone)]
@@ -18,7 +20,34 @@ pub struct Context {
 
 struct Inner {
     pool: Pool,
-    in_flight: Mutex<HashMap<(String, TaskKey), FencingToken>>,
+    in_flight: Mutex<HashMap<(String, TaskKey), Held>>,
+}
+
+/// A claim this process holds, as a shutdown needs it.
+#[derive(Debug, Clone)]
+pub struct Held {
+    /// The function.
+    pub function: String,
+    /// The key.
+    pub key: TaskKey,
+    /// The claim's fencing token.
+    pub token: FencingToken,
+    /// Set when this is the queue's last attempt: the transport will not
+    /// deliver the task again, so a shutdown must dead-letter it rather than
+    /// hand it back. Holds the payload, the dead-letter topic and what the
+    /// dead letter records about the delivery.
+    pub last_attempt: Option<LastAttempt>,
+}
+
+/// What dead-lettering an interrupted last attempt needs.
+#[derive(Debug, Clone)]
+pub struct LastAttempt {
+    /// The task's payload.
+    pub payload: Value,
+    /// The function's dead-letter topic.
+    pub topic: String,
+    /// The delivery's metadata and trace.
+    pub letter: DeadLetter,
 }
 
 impl Context {
@@ -47,28 +76,25 @@ impl Context {
         Ok(self.inner.pool.get().await?)
     }
 
-    pub(crate) fn track(&self, function: &str, key: &TaskKey, token: FencingToken) {
+    pub(crate) fn track(&self, held: Held) {
         self.claims()
-            .insert((function.to_owned(), key.clone()), token);
+            .insert((held.function.clone(), held.key.clone()), held);
     }
 
     pub(crate) fn untrack(&self, function: &str, key: &TaskKey, token: FencingToken) {
         let mut claims = self.claims();
         let id = (function.to_owned(), key.clone());
-        if claims.get(&id) == Some(&token) {
+        if claims.get(&id).is_some_and(|held| held.token == token) {
             claims.remove(&id);
         }
     }
 
     /// The claims this process holds right now.
-    pub fn in_flight(&self) -> Vec<(String, TaskKey, FencingToken)> {
-        self.claims()
-            .iter()
-            .map(|((f, k), t)| (f.clone(), k.clone(), *t))
-            .collect()
+    pub fn in_flight(&self) -> Vec<Held> {
+        self.claims().values().cloned().collect()
     }
 
-    fn claims(&self) -> std::sync::MutexGuard<'_, HashMap<(String, TaskKey), FencingToken>> {
+    fn claims(&self) -> std::sync::MutexGuard<'_, HashMap<(String, TaskKey), Held>> {
         // A panic while holding this lock leaves the map consistent (every
         // operation on it is a single insert or remove), so poisoning is
         // safe to ignore.

@@ -11,9 +11,9 @@ use futures::FutureExt;
 use serde_json::Value;
 use tracing::{Instrument, Span, field, info, warn};
 
-use crate::context::Context;
+use crate::context::{Context, Held, LastAttempt};
 use crate::error::{ErrorKind, TaskError};
-use crate::ids::TaskKey;
+use crate::ids::{FencingToken, TaskKey};
 use crate::operation::Operation;
 use crate::task::{self, Claim, ClaimResult, DeadLetter, DeadLetterTopic, TaskRef};
 
@@ -43,6 +43,8 @@ pub enum Outcome<O> {
         output: O,
         /// Claims of this key so far.
         attempt: u32,
+        /// The fencing token the output was committed under.
+        token: FencingToken,
     },
     /// The key was already completed; the stored output, the core not run.
     Replayed {
@@ -143,7 +145,21 @@ async fn execute_in_span<O: Operation>(
     Span::current().record("token", claim.token.get());
     info!(attempt, token = claim.token.get(), "claimed");
 
-    ctx.track(task.function, &key, claim.token);
+    let last = op.spec().is_final_attempt(attempt);
+    ctx.track(Held {
+        function: task.function.to_owned(),
+        key: key.clone(),
+        token: claim.token,
+        last_attempt: last.then(|| LastAttempt {
+            payload: payload.clone(),
+            topic: op.spec().dead_letter_topic.clone(),
+            letter: DeadLetter {
+                delivery: delivery.metadata.clone(),
+                trace_id: delivery.trace_id.clone(),
+                ..DeadLetter::default()
+            },
+        }),
+    });
     let started = Instant::now();
     let run = run_guarded(ctx, op, &task, claim, &input, delivery).await;
     let finished = match run {
@@ -277,7 +293,11 @@ async fn commit<O: Operation>(
     writes?;
     tx.commit().await?;
     info!("completed");
-    Ok(Outcome::Completed { output, attempt })
+    Ok(Outcome::Completed {
+        output,
+        attempt,
+        token: claim.token,
+    })
 }
 
 /// A failed attempt: dead-letter it when the failure is permanent or this
@@ -380,23 +400,57 @@ pub fn dead_letter_of(err: &TaskError, delivery: &Delivery) -> DeadLetter {
 
 /// Hand back every task this process still holds (on shutdown), so that the
 /// redelivery claims it at once instead of waiting for the lease to expire.
-/// Returns how many were handed back.
+/// A claim on the queue's last attempt is dead-lettered instead: nothing
+/// would deliver it again. Returns how many claims were settled.
 ///
 /// # Errors
 ///
 /// A retryable error when Postgres fails.
 pub async fn release_in_flight(ctx: &Context) -> Result<usize, TaskError> {
-    let client = ctx.client().await?;
-    let mut released = 0;
-    for (function, key, token) in ctx.in_flight() {
+    let mut settled = 0;
+    for held in ctx.in_flight() {
         let task = TaskRef {
-            function: &function,
-            key: &key,
+            function: &held.function,
+            key: &held.key,
         };
-        if task::release(&client, &task, token, Some("released at shutdown")).await? {
-            released += 1;
-        }
-        ctx.untrack(&function, &key, token);
+        let done = match &held.last_attempt {
+            None => {
+                let client = ctx.client().await?;
+                task::release(&client, &task, held.token, Some(SHUTDOWN)).await?
+            }
+            Some(last) => dead_letter_interrupted(ctx, &task, held.token, last).await?,
+        };
+        settled += usize::from(done);
+        ctx.untrack(&held.function, &held.key, held.token);
     }
-    Ok(released)
+    Ok(settled)
+}
+
+const SHUTDOWN: &str = "released at shutdown";
+
+async fn dead_letter_interrupted(
+    ctx: &Context,
+    task: &TaskRef<'_>,
+    token: FencingToken,
+    last: &LastAttempt,
+) -> Result<bool, TaskError> {
+    let err = TaskError::transient("interrupted by shutdown on the queue's last attempt");
+    warn!(key = %task.key, "dead-lettering a last attempt cut short by shutdown");
+    let letter = DeadLetter {
+        reason: err.report(),
+        error_kind: err.kind().as_str().to_owned(),
+        ..last.letter.clone()
+    };
+    let claim = Claim { token, attempts: 0 };
+    let mut client = ctx.client().await?;
+    let tx = client.transaction().await?;
+    let topic = DeadLetterTopic(&last.topic);
+    match task::dead_letter_claimed(&tx, task, claim, &last.payload, &letter, topic).await {
+        Ok(_) => {
+            tx.commit().await?;
+            Ok(true)
+        }
+        Err(err) if err.kind() == ErrorKind::LeaseLost => Ok(false),
+        Err(err) => Err(err),
+    }
 }

@@ -39,11 +39,17 @@ async fn claim_on_a_new_key_runs_the_core_and_stores_the_result() {
         .await
         .unwrap();
 
-    let Outcome::Completed { output, attempt } = outcome else {
+    let Outcome::Completed {
+        output,
+        attempt,
+        token,
+    } = outcome
+    else {
         panic!("expected completion, got {outcome:?}");
     };
     assert_eq!(output, "hello#1");
     assert_eq!(attempt, 1);
+    assert_eq!(token.get(), 1);
     let stored = row(&ctx, "a").await;
     assert_eq!(stored.status, TaskStatus::Completed);
     assert_eq!(stored.token.get(), 1);
@@ -375,4 +381,39 @@ fn backoff_follows_cloud_tasks_doubling_then_linear_growth() {
     };
     let schedule: Vec<u64> = (1..=8).map(|n| policy.backoff(n).as_secs()).collect();
     assert_eq!(schedule, vec![10, 20, 40, 80, 160, 240, 300, 300]);
+}
+
+#[tokio::test]
+async fn a_last_attempt_cut_short_by_shutdown_is_dead_lettered_not_stranded() {
+    let (_db, ctx) = setup().await;
+    let op = Arc::new(Recorder::gated(3));
+    let last = Delivery {
+        attempt: Some(3),
+        metadata: serde_json::json!({"x-cloudtasks-taskretrycount": "2"}),
+        ..Delivery::default()
+    };
+    let running = {
+        let (ctx, op) = (ctx.clone(), Arc::clone(&op));
+        tokio::spawn(async move { execute(&ctx, &*op, input("z", "x"), &last).await })
+    };
+    op.gate.as_ref().unwrap().entered.notified().await;
+
+    let settled = tasklane::runner::release_in_flight(&ctx).await.unwrap();
+
+    assert_eq!(settled, 1);
+    assert_eq!(row(&ctx, "z").await.status, TaskStatus::Dead);
+    let kept = count(
+        &ctx,
+        "SELECT count(*) FROM dead_letters
+          WHERE key = 'rec:z' AND delivery->>'x-cloudtasks-taskretrycount' = '2'
+            AND reason LIKE '%shutdown%'",
+    )
+    .await;
+    assert_eq!(
+        kept, 1,
+        "the dead letter keeps the payload's delivery and the reason"
+    );
+    op.gate.as_ref().unwrap().open.add_permits(1);
+    let late = running.await.unwrap().unwrap_err();
+    assert_eq!(late.kind(), ErrorKind::LeaseLost);
 }

@@ -34,7 +34,13 @@ pub fn queue_path(service: &Service) -> String {
 pub fn task_id(function: &str, meeting_id: &str) -> String {
     let clean: String = meeting_id
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("{function}-{clean}")
 }

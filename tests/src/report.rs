@@ -70,7 +70,10 @@ pub async fn wait_settled(client: &Client, timeout: Duration) -> Result<(), BoxE
     let started = Instant::now();
     loop {
         let open: i64 = client.query_one(UNFINISHED, &[]).await?.get(0);
-        let total: i64 = client.query_one("SELECT count(*) FROM tasks", &[]).await?.get(0);
+        let total: i64 = client
+            .query_one("SELECT count(*) FROM tasks", &[])
+            .await?
+            .get(0);
         if open == 0 && total > 0 {
             return Ok(());
         }
@@ -144,7 +147,10 @@ pub async fn pull(
             .error_for_status()?
             .json()
             .await?;
-        let received = answer["receivedMessages"].as_array().cloned().unwrap_or_default();
+        let received = answer["receivedMessages"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         if !received.is_empty() {
             return acknowledge_and_decode(&http, &base, &received).await;
         }

@@ -62,7 +62,11 @@ fn binary(name: &str) -> Result<PathBuf, BoxError> {
     if path.exists() {
         Ok(path)
     } else {
-        Err(format!("{} is not built (cargo build --workspace --bins)", path.display()).into())
+        Err(format!(
+            "{} is not built (cargo build --workspace --bins)",
+            path.display()
+        )
+        .into())
     }
 }
 
@@ -91,8 +95,7 @@ impl Stack {
             .collect::<Result<BTreeMap<_, _>, BoxError>>()?;
         let mut services = BTreeMap::new();
         for spec in specs {
-            let service =
-                start_service(spec, database_url, &emulator_url, &ports, log_dir).await?;
+            let service = start_service(spec, database_url, &emulator_url, &ports, log_dir).await?;
             services.insert(spec.name.clone(), service);
         }
         Ok(Stack {
@@ -126,7 +129,14 @@ async fn start_emulator(
     extra: &[&str],
 ) -> Result<(Child, String), BoxError> {
     let mut command = Command::new(binary("tasklane-emulator")?);
-    command.args(["--addr", "127.0.0.1:0", "--project", PROJECT, "--location", LOCATION]);
+    command.args([
+        "--addr",
+        "127.0.0.1:0",
+        "--project",
+        PROJECT,
+        "--location",
+        LOCATION,
+    ]);
     for spec in specs {
         let path = log_dir.join(format!("{}.spec.json", spec.name));
         std::fs::write(&path, serde_json::to_vec_pretty(spec)?)?;
@@ -172,7 +182,10 @@ async fn start_service(
         .env("PORT", port.to_string())
         .env("TASKLANE_AUDIENCE", &base_url)
         .env("TASKLANE_INVOKERS", INVOKER)
-        .env("TASKLANE_JWKS_URL", format!("{emulator_url}/oauth2/v3/certs"))
+        .env(
+            "TASKLANE_JWKS_URL",
+            format!("{emulator_url}/oauth2/v3/certs"),
+        )
         .env("GOOGLE_CLOUD_PROJECT", PROJECT)
         .env("TASKLANE_LOCATION", LOCATION)
         .env("TASKLANE_TASKS_ENDPOINT", emulator_url)
@@ -184,7 +197,10 @@ async fn start_service(
         let suffix = tasklane::relay::env_suffix(function);
         let target = format!("http://127.0.0.1:{port}");
         command
-            .env(format!("TASKLANE_TARGET_URL_{suffix}"), format!("{target}/tasks/{function}"))
+            .env(
+                format!("TASKLANE_TARGET_URL_{suffix}"),
+                format!("{target}/tasks/{function}"),
+            )
             .env(format!("TASKLANE_TARGET_AUDIENCE_{suffix}"), target);
     }
     let log = std::fs::File::create(log_dir.join(format!("{}.log", spec.name)))?;

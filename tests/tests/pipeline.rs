@@ -17,7 +17,9 @@ use tasklane_e2e::{enqueue, report};
 const SETTLE: Duration = Duration::from_secs(120);
 
 fn sample(name: &str) -> meetings::MeetingFile {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../samples")
+        .join(name);
     meetings::parse_file(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
@@ -28,7 +30,9 @@ async fn start(db: &TestDb, samples: &[&str], emulator_args: &[&str]) -> Stack {
     }
     let logs = std::env::temp_dir().join(format!("tasklane-e2e-{}", rand_suffix()));
     let specs = [asr_postprocess::spec(), summarize::spec()];
-    Stack::start(db.url(), &specs, &logs, emulator_args).await.unwrap()
+    Stack::start(db.url(), &specs, &logs, emulator_args)
+        .await
+        .unwrap()
 }
 
 fn rand_suffix() -> String {
@@ -71,12 +75,26 @@ async fn a_raw_recognizer_result_becomes_a_clean_transcript_and_then_a_summary()
     push_asr(&stack, "release-planning").await;
     settle(&db).await;
 
-    assert_eq!(status_of(&db, "asr-postprocess", "release-planning").await.0, "completed");
-    assert_eq!(status_of(&db, "summarize", "release-planning").await.0, "completed");
+    assert_eq!(
+        status_of(&db, "asr-postprocess", "release-planning")
+            .await
+            .0,
+        "completed"
+    );
+    assert_eq!(
+        status_of(&db, "summarize", "release-planning").await.0,
+        "completed"
+    );
     let client = db.pool().get().await.unwrap();
-    let stats = report::transcript_stats(&client, "release-planning").await.unwrap().unwrap();
+    let stats = report::transcript_stats(&client, "release-planning")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stats["speakers"], 4);
-    let summary = report::summary(&client, "release-planning").await.unwrap().unwrap();
+    let summary = report::summary(&client, "release-planning")
+        .await
+        .unwrap()
+        .unwrap();
     assert!(!summary["action_items"].as_array().unwrap().is_empty());
     stack.stop().await;
 }
@@ -84,7 +102,12 @@ async fn a_raw_recognizer_result_becomes_a_clean_transcript_and_then_a_summary()
 #[tokio::test]
 async fn every_push_delivered_twice_still_claims_and_commits_once() {
     let db = TestDb::new().await;
-    let stack = start(&db, &["release-planning.json"], &["--duplicate-probability", "1"]).await;
+    let stack = start(
+        &db,
+        &["release-planning.json"],
+        &["--duplicate-probability", "1"],
+    )
+    .await;
 
     push_asr(&stack, "release-planning").await;
     settle(&db).await;
@@ -100,7 +123,10 @@ async fn every_push_delivered_twice_still_claims_and_commits_once() {
         .await
         .unwrap();
     let duplicates = stats["queues"]["asr-postprocess"]["duplicates_delivered"].as_u64();
-    assert!(duplicates.unwrap() >= 1, "the emulator really duplicated: {stats}");
+    assert!(
+        duplicates.unwrap() >= 1,
+        "the emulator really duplicated: {stats}"
+    );
     stack.stop().await;
 }
 
@@ -112,12 +138,25 @@ async fn an_unreadable_recognizer_result_is_dead_lettered_and_published() {
     push_asr(&stack, "broken-format").await;
     settle(&db).await;
 
-    assert_eq!(status_of(&db, "asr-postprocess", "broken-format").await.0, "dead");
-    let sub = &stack.service("asr-postprocess").spec.dead_letter_subscription;
-    let pulled = report::pull(&stack.emulator_url, sub, SETTLE).await.unwrap();
+    assert_eq!(
+        status_of(&db, "asr-postprocess", "broken-format").await.0,
+        "dead"
+    );
+    let sub = &stack
+        .service("asr-postprocess")
+        .spec
+        .dead_letter_subscription;
+    let pulled = report::pull(&stack.emulator_url, sub, SETTLE)
+        .await
+        .unwrap();
     assert_eq!(pulled.len(), 1);
     assert_eq!(pulled[0].data["error_kind"], "permanent");
-    assert!(pulled[0].data["reason"].as_str().unwrap().contains("Whisper"));
+    assert!(
+        pulled[0].data["reason"]
+            .as_str()
+            .unwrap()
+            .contains("Whisper")
+    );
     assert_eq!(pulled[0].attributes["function"], "asr-postprocess");
     stack.stop().await;
 }

@@ -9,9 +9,11 @@
 use std::time::Duration;
 
 use http::HeaderMap;
+use opentelemetry::trace::TraceContextExt;
 use serde_json::{Map, Value};
 
 use crate::runner::Delivery;
+use crate::telemetry;
 
 /// The queue the task came from.
 pub(crate) const QUEUE_NAME: &str = "x-cloudtasks-queuename";
@@ -23,8 +25,6 @@ pub(crate) const TASK_NAME: &str = "x-cloudtasks-taskname";
 pub(crate) const RETRY_COUNT: &str = "x-cloudtasks-taskretrycount";
 
 const CLOUD_TASKS_PREFIX: &str = "x-cloudtasks-";
-const TRACEPARENT: &str = "traceparent";
-const CLOUD_TRACE_CONTEXT: &str = "x-cloud-trace-context";
 
 /// A header's value as text, if present and printable.
 pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -58,20 +58,16 @@ fn cloud_tasks_headers(headers: &HeaderMap) -> Map<String, Value> {
         .collect()
 }
 
-/// The trace id from W3C `traceparent` (`00-<trace>-<span>-<flags>`), else
-/// from `X-Cloud-Trace-Context` (`<trace>/<span>;o=1`).
+/// The trace this delivery runs in: the current span's (its parent was
+/// taken from the request's `traceparent` or `X-Cloud-Trace-Context`), or,
+/// when no OpenTelemetry layer is installed, the incoming header's.
 pub(crate) fn trace_id(headers: &HeaderMap) -> Option<String> {
-    let from_w3c = header(headers, TRACEPARENT).and_then(|value| value.split('-').nth(1));
-    let from_google =
-        || header(headers, CLOUD_TRACE_CONTEXT).and_then(|value| value.split(['/', ';']).next());
-    from_w3c
-        .filter(|id| is_trace_id(id))
-        .or_else(|| from_google().filter(|id| is_trace_id(id)))
-        .map(str::to_ascii_lowercase)
-}
-
-fn is_trace_id(id: &str) -> bool {
-    id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) && id.bytes().any(|b| b != b'0')
+    telemetry::current_trace_id().or_else(|| {
+        let parent = telemetry::parent_context_from_headers(headers);
+        let span = parent.span();
+        let context = span.span_context();
+        context.is_valid().then(|| context.trace_id().to_string())
+    })
 }
 
 #[cfg(test)]
@@ -118,14 +114,14 @@ mod tests {
     fn trace_id_prefers_traceparent_then_cloud_trace_context() {
         let w3c = "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01";
         let google = "105445aa7843bc8bf206b12000100000/1;o=1";
-        let both = headers(&[(TRACEPARENT, w3c), (CLOUD_TRACE_CONTEXT, google)]);
+        let both = headers(&[("traceparent", w3c), ("x-cloud-trace-context", google)]);
         assert_eq!(trace_id(&both).unwrap(), "4bf92f3577b34da6a3ce929d0e0e4736");
-        let only_google = headers(&[(CLOUD_TRACE_CONTEXT, google)]);
+        let only_google = headers(&[("x-cloud-trace-context", google)]);
         assert_eq!(
             trace_id(&only_google).unwrap(),
             "105445aa7843bc8bf206b12000100000"
         );
-        let invalid = headers(&[(TRACEPARENT, "00-zz-00-01")]);
+        let invalid = headers(&[("traceparent", "00-zz-00-01")]);
         assert_eq!(trace_id(&invalid), None);
     }
 }

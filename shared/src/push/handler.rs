@@ -13,6 +13,7 @@ use http::{HeaderMap, Method, Request, Response, StatusCode};
 use hyper::body::Incoming;
 use tokio::sync::{OwnedSemaphorePermit, watch};
 use tracing::{Instrument, Span, field, info, warn};
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use super::body::{self, Parsed};
 use super::delivery::{self, QUEUE_NAME, TASK_NAME};
@@ -22,6 +23,7 @@ use crate::error::TaskError;
 use crate::ids::TaskKey;
 use crate::operation::Operation;
 use crate::runner::{self, Delivery};
+use crate::telemetry;
 
 /// Answer one request.
 pub(crate) async fn handle<O: Operation>(
@@ -71,9 +73,12 @@ async fn push<O: Operation>(shared: &Shared<O>, req: Request<Incoming>) -> Respo
         caller = field::Empty,
         key = field::Empty,
         attempt = field::Empty,
+        token = field::Empty,
         outcome = field::Empty,
         status = field::Empty,
     );
+    // Cloud Tasks forwards the producer's trace; the push joins it.
+    let _ = span.set_parent(telemetry::parent_context_from_headers(headers));
     let response = answer_push(shared, headers, body)
         .instrument(span.clone())
         .await;
@@ -210,7 +215,11 @@ async fn run<O: Operation>(
     let result = runner::execute(&shared.ctx, &shared.op, input, delivery).await;
     match result {
         Ok(outcome) => {
-            Span::current().record("outcome", outcome.as_str());
+            let span = Span::current();
+            span.record("outcome", outcome.as_str());
+            if let runner::Outcome::Completed { token, .. } = &outcome {
+                span.record("token", token.get());
+            }
             response::outcome(key.as_ref(), &outcome)
         }
         Err(err) if !err.is_retryable() => {

@@ -47,11 +47,20 @@ async fn run() -> Result<(), BoxError> {
 async fn drive(stack: &Stack, url: &str, samples: &[MeetingFile]) -> Result<(), BoxError> {
     let tasks = enqueue::client(&stack.emulator_url).await?;
     for sample in samples {
-        let function = if sample.raw_asr.is_some() { "asr-postprocess" } else { "summarize" };
+        let function = if sample.raw_asr.is_some() {
+            "asr-postprocess"
+        } else {
+            "summarize"
+        };
         let service = stack.service(function);
         let name = enqueue::task_id(function, &sample.meeting_id);
-        enqueue::create(&tasks, service, &name, &json!({"meeting_id": sample.meeting_id}))
-            .await?;
+        enqueue::create(
+            &tasks,
+            service,
+            &name,
+            &json!({"meeting_id": sample.meeting_id}),
+        )
+        .await?;
         println!("enqueued {name} on queue {}", service.spec.queue);
     }
     let client = connect(url).await?;
@@ -103,7 +112,8 @@ fn load_samples(dir: &Path) -> Result<Vec<MeetingFile>, BoxError> {
         .iter()
         .map(|p| {
             let text = std::fs::read_to_string(p)?;
-            meetings::parse_file(&text).map_err(|e| format!("{}: {}", p.display(), e.report()).into())
+            meetings::parse_file(&text)
+                .map_err(|e| format!("{}: {}", p.display(), e.report()).into())
         })
         .collect()
 }
@@ -117,17 +127,28 @@ async fn import(url: &str, samples: &[MeetingFile]) -> Result<(), BoxError> {
 }
 
 async fn print_tasks(client: &tokio_postgres::Client) -> Result<(), BoxError> {
-    println!("\n{:<16} {:<44} {:>8}  {:<10} {:>10}", "function", "key", "attempts",
-        "outcome", "duration");
+    println!(
+        "\n{:<16} {:<44} {:>8}  {:<10} {:>10}",
+        "function", "key", "attempts", "outcome", "duration"
+    );
     for t in report::tasks(client).await? {
-        let outcome = if t.status == "dead" { "dead-letter" } else { t.status.as_str() };
-        println!("{:<16} {:<44} {:>8}  {:<10} {:>7.0} ms", t.function, t.key, t.attempts,
-            outcome, t.duration_ms);
+        let outcome = if t.status == "dead" {
+            "dead-letter"
+        } else {
+            t.status.as_str()
+        };
+        println!(
+            "{:<16} {:<44} {:>8}  {:<10} {:>7.0} ms",
+            t.function, t.key, t.attempts, outcome, t.duration_ms
+        );
     }
     Ok(())
 }
 
-async fn print_meeting(client: &tokio_postgres::Client, sample: &MeetingFile) -> Result<(), BoxError> {
+async fn print_meeting(
+    client: &tokio_postgres::Client,
+    sample: &MeetingFile,
+) -> Result<(), BoxError> {
     println!("\n== {} — {} ==", sample.meeting_id, sample.title);
     match report::transcript_stats(client, &sample.meeting_id).await? {
         Some(stats) if stats != json!({}) => println!("transcript: {}", one_line(&stats)),
@@ -138,13 +159,24 @@ async fn print_meeting(client: &tokio_postgres::Client, sample: &MeetingFile) ->
         println!("summary: none");
         return Ok(());
     };
-    println!("summary ({}): {}", text(&summary["engine"]), text(&summary["summary"]));
+    println!(
+        "summary ({}): {}",
+        text(&summary["engine"]),
+        text(&summary["summary"])
+    );
     for decision in summary["decisions"].as_array().into_iter().flatten() {
         println!("  decision: {}", text(decision));
     }
     for item in summary["action_items"].as_array().into_iter().flatten() {
-        println!("  action: [{}] {}{}", text(&item["owner"]), text(&item["task"]),
-            item["due"].as_str().map(|d| format!(" (due {d})")).unwrap_or_default());
+        println!(
+            "  action: [{}] {}{}",
+            text(&item["owner"]),
+            text(&item["task"]),
+            item["due"]
+                .as_str()
+                .map(|d| format!(" (due {d})"))
+                .unwrap_or_default()
+        );
     }
     Ok(())
 }
@@ -154,10 +186,16 @@ async fn print_dead_letters(stack: &Stack) -> Result<(), BoxError> {
     let mut any = false;
     for service in stack.services.values() {
         let subscription = &service.spec.dead_letter_subscription;
-        for message in report::pull(&stack.emulator_url, subscription, Duration::from_secs(2)).await? {
+        for message in
+            report::pull(&stack.emulator_url, subscription, Duration::from_secs(2)).await?
+        {
             any = true;
-            println!("  {subscription}: key {} — {} — {}", text(&message.data["key"]),
-                text(&message.data["error_kind"]), text(&message.data["reason"]));
+            println!(
+                "  {subscription}: key {} — {} — {}",
+                text(&message.data["key"]),
+                text(&message.data["error_kind"]),
+                text(&message.data["reason"])
+            );
         }
     }
     if !any {
