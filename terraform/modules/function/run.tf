@@ -41,9 +41,10 @@ resource "google_cloud_run_v2_service" "this" {
 
       resources {
         limits = local.resource_limits
-        # CPU only while a request is in flight: all work happens inside a
-        # push, and nothing runs between pushes.
-        cpu_idle          = true
+        # CPU stays allocated between requests: the outbox relay in `serve`
+        # sends dead letters and follow-up tasks after the push that wrote
+        # them has been answered, and a throttled CPU would stall it.
+        cpu_idle          = false
         startup_cpu_boost = true
       }
 
