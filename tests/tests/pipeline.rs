@@ -16,6 +16,10 @@ use tasklane_e2e::{enqueue, report};
 
 const SETTLE: Duration = Duration::from_secs(120);
 
+/// The meeting ids inside the sample files.
+const RELEASE: &str = "atlas-release-3-8-planning";
+const BROKEN: &str = "vendor-call-aws-export";
+
 fn sample(name: &str) -> meetings::MeetingFile {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../samples")
@@ -72,29 +76,21 @@ async fn a_raw_recognizer_result_becomes_a_clean_transcript_and_then_a_summary()
     let db = TestDb::new().await;
     let stack = start(&db, &["release-planning.json"], &[]).await;
 
-    push_asr(&stack, "release-planning").await;
+    push_asr(&stack, RELEASE).await;
     settle(&db).await;
 
     assert_eq!(
-        status_of(&db, "asr-postprocess", "release-planning")
-            .await
-            .0,
+        status_of(&db, "asr-postprocess", RELEASE).await.0,
         "completed"
     );
-    assert_eq!(
-        status_of(&db, "summarize", "release-planning").await.0,
-        "completed"
-    );
+    assert_eq!(status_of(&db, "summarize", RELEASE).await.0, "completed");
     let client = db.pool().get().await.unwrap();
-    let stats = report::transcript_stats(&client, "release-planning")
+    let stats = report::transcript_stats(&client, RELEASE)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(stats["speakers"], 4);
-    let summary = report::summary(&client, "release-planning")
-        .await
-        .unwrap()
-        .unwrap();
+    let summary = report::summary(&client, RELEASE).await.unwrap().unwrap();
     assert!(!summary["action_items"].as_array().unwrap().is_empty());
     stack.stop().await;
 }
@@ -109,11 +105,11 @@ async fn every_push_delivered_twice_still_claims_and_commits_once() {
     )
     .await;
 
-    push_asr(&stack, "release-planning").await;
+    push_asr(&stack, RELEASE).await;
     settle(&db).await;
 
-    let (asr, asr_claims) = status_of(&db, "asr-postprocess", "release-planning").await;
-    let (sum, sum_claims) = status_of(&db, "summarize", "release-planning").await;
+    let (asr, asr_claims) = status_of(&db, "asr-postprocess", RELEASE).await;
+    let (sum, sum_claims) = status_of(&db, "summarize", RELEASE).await;
     assert_eq!((asr.as_str(), asr_claims), ("completed", 1));
     assert_eq!((sum.as_str(), sum_claims), ("completed", 1));
     let stats: serde_json::Value = reqwest::get(format!("{}/stats", stack.emulator_url))
@@ -135,13 +131,10 @@ async fn an_unreadable_recognizer_result_is_dead_lettered_and_published() {
     let db = TestDb::new().await;
     let stack = start(&db, &["broken-format.json"], &[]).await;
 
-    push_asr(&stack, "broken-format").await;
+    push_asr(&stack, BROKEN).await;
     settle(&db).await;
 
-    assert_eq!(
-        status_of(&db, "asr-postprocess", "broken-format").await.0,
-        "dead"
-    );
+    assert_eq!(status_of(&db, "asr-postprocess", BROKEN).await.0, "dead");
     let sub = &stack
         .service("asr-postprocess")
         .spec

@@ -22,7 +22,13 @@ async fn main() -> ExitCode {
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("make run failed: {err}");
+            let mut message = err.to_string();
+            let mut cause = err.source();
+            while let Some(inner) = cause {
+                message.push_str(&format!(": {inner}"));
+                cause = inner.source();
+            }
+            eprintln!("make run failed: {message}");
             ExitCode::FAILURE
         }
     }
@@ -87,10 +93,11 @@ async fn connect(url: &str) -> Result<tokio_postgres::Client, BoxError> {
 
 async fn recreate_database(admin: &str) -> Result<String, BoxError> {
     let client = connect(admin).await?;
+    // Two statements: CREATE DATABASE cannot share an implicit transaction.
+    let drop = format!("DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)");
+    client.batch_execute(&drop).await?;
     client
-        .batch_execute(&format!(
-            "DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE); CREATE DATABASE {DATABASE}"
-        ))
+        .batch_execute(&format!("CREATE DATABASE {DATABASE}"))
         .await?;
     let url = db::with_database(admin, DATABASE);
     let pool = db::pool(&PoolSettings::for_url(url.clone()))?;
