@@ -96,6 +96,9 @@ async fn dispatch<O: Operation>(command: Command, op: O) -> ExitCode {
     if let Command::Spec = command {
         return print_json(&json!(op.spec()));
     }
+    if let Err(mismatch) = op.spec().check_deployment(|name| std::env::var(name).ok()) {
+        return config_error("deployment does not match the spec", &mismatch);
+    }
     let ctx = match connect().await {
         Ok(ctx) => ctx,
         Err(err) => return config_error("cannot set up postgres", err.as_ref()),

@@ -78,6 +78,29 @@ impl<O> Outcome<O> {
     }
 }
 
+/// The in-process wrapper: run `input` through `op` once per key and return
+/// its output, whether this call computed it or an earlier one did.
+///
+/// # Errors
+///
+/// A retryable error when the attempt should be repeated later (busy, rate
+/// limited, Postgres down); the permanent error when the task was
+/// dead-lettered, by this call or an earlier one.
+pub async fn call<O: Operation>(
+    ctx: &Context,
+    op: &O,
+    input: O::Input,
+) -> Result<O::Output, TaskError> {
+    match execute(ctx, op, input, &Delivery::default()).await? {
+        Outcome::Completed { output, .. } | Outcome::Replayed { output } => Ok(output),
+        Outcome::DeadLettered { error, .. } => Err(error),
+        Outcome::AlreadyDead { reason } => Err(TaskError::permanent(format!(
+            "{} dead-lettered this key earlier: {reason}",
+            op.spec().name
+        ))),
+    }
+}
+
 /// Run `input` through `op` exactly once per idempotency key.
 ///
 /// # Errors

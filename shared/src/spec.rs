@@ -177,3 +177,60 @@ impl RetryPolicy {
         Duration::from_secs_f64(secs.min(self.max_backoff_seconds).max(0.0))
     }
 }
+
+/// A deployed setting that disagrees with the binary's spec.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{variable}={deployed} but this binary's spec says {expected}; \
+     regenerate terraform/functions.auto.tfvars.json (make terraform-vars) and apply"
+)]
+pub struct DeploymentMismatch {
+    /// The environment variable Terraform set.
+    pub variable: &'static str,
+    /// Its value.
+    pub deployed: String,
+    /// What the spec implies.
+    pub expected: String,
+}
+
+impl FunctionSpec {
+    /// Check the queue settings Terraform passed to the service
+    /// (`TASKLANE_QUEUE`, `TASKLANE_MAX_ATTEMPTS`, `TASKLANE_DLQ_TOPIC`; each
+    /// optional) against this spec. A binary whose idea of the last attempt
+    /// differs from the real queue's would let Cloud Tasks drop tasks
+    /// without a dead letter, so a mismatch stops the process at start-up.
+    ///
+    /// # Errors
+    ///
+    /// The first [`DeploymentMismatch`] found.
+    pub fn check_deployment(
+        &self,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<(), DeploymentMismatch> {
+        let mismatch = |variable, deployed: String, expected: String| DeploymentMismatch {
+            variable,
+            deployed,
+            expected,
+        };
+        let expected_attempts = self.retry.max_attempts.to_string();
+        // Queues and topics come as full resource names; compare their ids.
+        let checks = [
+            ("TASKLANE_QUEUE", self.queue.as_str()),
+            ("TASKLANE_MAX_ATTEMPTS", expected_attempts.as_str()),
+            ("TASKLANE_DLQ_TOPIC", self.dead_letter_topic.as_str()),
+        ];
+        for (variable, expected) in checks {
+            if let Some(deployed) = var(variable)
+                && last_segment(&deployed) != expected
+            {
+                return Err(mismatch(variable, deployed, expected.to_owned()));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `projects/p/locations/l/queues/q` -> `q`; a bare id is itself.
+fn last_segment(path: &str) -> &str {
+    path.trim().rsplit('/').next().unwrap_or_default()
+}

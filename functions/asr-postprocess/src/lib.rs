@@ -26,7 +26,7 @@ mod token;
 pub mod turns;
 
 pub use input::{FormatError, RawFormat, detect};
-pub use operation::{AsrPostprocess, Input, spec, summarize_task_name};
+pub use operation::{AsrPostprocess, Input, clean_transcript, spec, summarize_task_name};
 pub use pipeline::{Pipeline, Transcript, render_text};
 pub use settings::{Settings, SettingsError};
 pub use stats::{SpeakerStats, Stats};

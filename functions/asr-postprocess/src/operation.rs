@@ -288,6 +288,27 @@ fn escape_key_part(part: &str) -> String {
     part.replace('%', "%25").replace(':', "%3A")
 }
 
+/// Clean `meeting`'s raw transcript in process, exactly once per meeting:
+/// a second call returns the stored transcript without running the
+/// pipeline again. The summary is asked for through the outbox, as on every
+/// other path.
+///
+/// # Errors
+///
+/// A retryable [`TaskError`] when the attempt should be repeated later; the
+/// permanent error when the task was dead-lettered, now or earlier.
+pub async fn clean_transcript(
+    ctx: &Context,
+    op: &AsrPostprocess,
+    meeting: &MeetingId,
+) -> Result<Transcript, TaskError> {
+    let input = Input {
+        meeting_id: meeting.clone(),
+        revision: None,
+    };
+    tasklane::runner::call(ctx, op, input).await
+}
+
 /// The Cloud Tasks task id of the follow-up summary of `meeting_id`:
 /// deterministic, so that a relay that sends twice creates one task.
 ///

@@ -5,7 +5,7 @@ use std::error::Error;
 
 use serde::{Deserialize, Serialize};
 use tasklane::operation::Transaction;
-use tasklane::runner::{self, Delivery, Outcome};
+use tasklane::runner;
 use tasklane::{Context, FunctionSpec, MeetingId, Operation, TaskError, TaskKey};
 use tracing::info;
 
@@ -188,14 +188,7 @@ pub async fn generate_summary(
     op: &Summarize,
     meeting: &MeetingId,
 ) -> Result<Summary, TaskError> {
-    let input = SummarizeInput::new(meeting.clone());
-    match runner::execute(ctx, op, input, &Delivery::default()).await? {
-        Outcome::Completed { output, .. } | Outcome::Replayed { output } => Ok(output),
-        Outcome::DeadLettered { error, .. } => Err(error),
-        Outcome::AlreadyDead { reason } => Err(TaskError::permanent(format!(
-            "summarize of meeting {meeting} was dead-lettered earlier: {reason}"
-        ))),
-    }
+    runner::call(ctx, op, SummarizeInput::new(meeting.clone())).await
 }
 
 #[cfg(test)]

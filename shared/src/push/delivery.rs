@@ -112,13 +112,21 @@ mod tests {
 
     #[test]
     fn trace_id_prefers_traceparent_then_cloud_trace_context() {
-        let w3c = "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01";
+        let w3c = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
         let google = "105445aa7843bc8bf206b12000100000/1;o=1";
         let both = headers(&[("traceparent", w3c), ("x-cloud-trace-context", google)]);
         assert_eq!(trace_id(&both).unwrap(), "4bf92f3577b34da6a3ce929d0e0e4736");
         let only_google = headers(&[("x-cloud-trace-context", google)]);
         assert_eq!(
             trace_id(&only_google).unwrap(),
+            "105445aa7843bc8bf206b12000100000"
+        );
+        // W3C ids are lowercase hex; an upper-case one is malformed and the
+        // Google header is used instead.
+        let upper = "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01";
+        let shouting = headers(&[("traceparent", upper), ("x-cloud-trace-context", google)]);
+        assert_eq!(
+            trace_id(&shouting).unwrap(),
             "105445aa7843bc8bf206b12000100000"
         );
         let invalid = headers(&[("traceparent", "00-zz-00-01")]);
