@@ -265,12 +265,6 @@ fn print_json(value: &serde_json::Value) -> ExitCode {
 }
 
 fn config_error(what: &str, err: &(dyn std::error::Error + 'static)) -> ExitCode {
-    let mut message = format!("{what}: {err}");
-    let mut cause = err.source();
-    while let Some(c) = cause {
-        message.push_str(&format!(": {c}"));
-        cause = c.source();
-    }
-    eprintln!("error: {message}");
+    eprintln!("error: {what}: {}", crate::error::chain(err));
     ExitCode::from(EXIT_CONFIG)
 }

@@ -155,14 +155,7 @@ impl TaskError {
     /// The message followed by every cause in the chain, for storing as a
     /// task's `last_error` or a dead letter's reason.
     pub fn report(&self) -> String {
-        let mut out = format!("{}: {}", self.inner.kind, self.inner.message);
-        let mut cause = std::error::Error::source(self);
-        while let Some(err) = cause {
-            out.push_str(": ");
-            out.push_str(&err.to_string());
-            cause = err.source();
-        }
-        out
+        chain(self)
     }
 }
 
@@ -207,4 +200,17 @@ impl From<deadpool_postgres::PoolError> for TaskError {
     fn from(err: deadpool_postgres::PoolError) -> Self {
         TaskError::unavailable("no postgres connection available").with_source(err)
     }
+}
+
+/// `err` followed by each of its causes, joined with `: `: the one-line
+/// form of an error for logs, stored reasons and exit messages.
+pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = err.to_string();
+    let mut cause = err.source();
+    while let Some(inner) = cause {
+        out.push_str(": ");
+        out.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    out
 }

@@ -129,12 +129,6 @@ async fn print_rows(pool: &deadpool_postgres::Pool, sql: &str) -> Result<(), Box
 }
 
 fn fail(err: &BoxError) -> ExitCode {
-    let mut message = err.to_string();
-    let mut cause = err.source();
-    while let Some(c) = cause {
-        message.push_str(&format!(": {c}"));
-        cause = c.source();
-    }
-    eprintln!("error: {message}");
+    eprintln!("error: {}", crate::error::chain(err.as_ref()));
     ExitCode::from(EXIT_CONFIG)
 }

@@ -1,18 +1,14 @@
 //! The development bypass: on only with `TASKLANE_ENV=development`, never on
-//! Cloud Run (`K_SERVICE` set), where the process refuses to start.
+//! Cloud Run (`K_SERVICE` set). That the real binary refuses to start there
+//! is tested end to end in `tests/tests/bypass.rs`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod push_support;
 
-use std::error::Error;
-use std::time::Duration;
-
-use push_support::{Harness, Mode, Probe, TestOp, send, spec};
-use tasklane::Context;
+use push_support::{Harness, Mode, send, spec};
 use tasklane::auth::{AuthMode, EnvironmentError};
-use tasklane::db::{self, PoolSettings};
-use tasklane::push::{self, ConfigError, PushConfig};
+use tasklane::push::{ConfigError, PushConfig};
 
 #[test]
 fn bypass_needs_the_development_environment() {
@@ -79,73 +75,6 @@ fn config_from_vars_refuses_the_bypass_on_cloud_run() {
             EnvironmentError::BypassOnCloudRun { .. }
         ))
     ));
-}
-
-/// Runs only as the child of the test below, with its environment.
-const CHILD_MARKER: &str = "TASKLANE_TEST_SERVE_FROM_ENV_CHILD";
-
-#[tokio::test]
-async fn serve_from_env_refuses_the_bypass_on_cloud_run() {
-    let exe = std::env::current_exe().unwrap();
-    let child = tokio::process::Command::new(exe)
-        .args([
-            "serve_from_env_child",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-        ])
-        .env(CHILD_MARKER, "1")
-        .env("TASKLANE_ENV", "development")
-        .env("K_SERVICE", "summarize")
-        .env("PORT", "0")
-        .kill_on_drop(true)
-        .output();
-
-    // The bound only turns a regression (a server that starts and waits for
-    // SIGTERM) into a failure instead of a hang.
-    let output = tokio::time::timeout(Duration::from_secs(120), child)
-        .await
-        .expect("serve_from_env kept serving: the bypass was not refused")
-        .unwrap();
-
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let refusal = stdout
-        .lines()
-        .find(|l| l.starts_with("REFUSED: "))
-        .expect("no refusal");
-    assert!(refusal.contains("K_SERVICE"), "{refusal}");
-}
-
-#[tokio::test]
-#[ignore = "run in a child process by serve_from_env_refuses_the_bypass_on_cloud_run"]
-async fn serve_from_env_child() {
-    if std::env::var_os(CHILD_MARKER).is_none() {
-        // Run by hand with --ignored: nothing to do outside the child.
-        return;
-    }
-    let nowhere = PoolSettings::for_url("postgres://postgres@127.0.0.1:1/nowhere");
-    let ctx = Context::new(db::pool(&nowhere).unwrap());
-
-    let result = push::serve_from_env(ctx, TestOp::new(Probe::new())).await;
-
-    let err = result.expect_err("serve_from_env must refuse to start");
-    println!("REFUSED: {}", chain(err.as_ref()));
-}
-
-fn chain(err: &(dyn Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut cause = err.source();
-    while let Some(inner) = cause {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
-        cause = inner.source();
-    }
-    text
 }
 
 #[tokio::test]

@@ -9,9 +9,11 @@
 //! | [`stack`] | start and stop the emulator and the function services |
 //! | [`enqueue`] | create tasks with the official Cloud Tasks client |
 //! | [`report`] | read back tasks, transcripts, summaries and dead letters |
+//! | [`slowfn`] | a function whose cores wait for permission, for shutdown tests |
 
 pub mod enqueue;
 pub mod report;
+pub mod slowfn;
 pub mod stack;
 
 /// A boxed error for the harness.

@@ -1,7 +1,7 @@
 //! SIGTERM under load loses no task.
 //!
-//! The push adapter runs in a child process (this test binary re-executed in
-//! child mode), configured from its environment like `<function> serve`,
+//! The push adapter runs in a child process (the `tasklane-slowfn` binary),
+//! configured from its environment like `<function> serve`,
 //! with the library's own SIGTERM handling; the parent sends it a real
 //! SIGTERM with `kill`. A child process rather than the test process itself,
 //! because a signal sent to the test harness would reach every test in it;
@@ -18,192 +18,16 @@
 
 use std::collections::{HashMap, HashSet};
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-use tasklane::operation::Transaction;
-use tasklane::push::{PushConfig, Server, ShutdownSignal};
 use tasklane::runner::{self, Delivery, Outcome};
-use tasklane::spec::{FunctionSpec, JobSettings, RateLimits, RetryPolicy, Scaling};
 use tasklane::testing::TestDb;
-use tasklane::{Context, Operation, TaskError, TaskKey};
+use tasklane_e2e::slowfn::{FUNCTION, Gates, Input, SlowOp};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 
-const CHILD_MARKER: &str = "TASKLANE_E2E_SHUTDOWN_CHILD";
-const FUNCTION: &str = "slowfn";
 const GRACE_SECS: &str = "3";
-
-// ---------------------------------------------------------------------------
-// The operation, shared by parent and child.
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Input {
-    meeting_id: String,
-    /// Wait for `OPEN <meeting_id>` before finishing.
-    #[serde(default)]
-    wait: bool,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Output {
-    meeting_id: String,
-}
-
-#[derive(Default)]
-struct Gates {
-    by_meeting: Mutex<HashMap<String, Arc<Semaphore>>>,
-}
-
-impl Gates {
-    fn gate(&self, meeting: &str) -> Arc<Semaphore> {
-        let mut gates = self.by_meeting.lock().unwrap();
-        Arc::clone(
-            gates
-                .entry(meeting.to_owned())
-                .or_insert_with(|| Arc::new(Semaphore::new(0))),
-        )
-    }
-
-    fn open(&self, meeting: &str) {
-        self.gate(meeting).add_permits(1);
-    }
-}
-
-struct SlowOp {
-    spec: FunctionSpec,
-    gates: Arc<Gates>,
-}
-
-impl SlowOp {
-    fn new(gates: Arc<Gates>) -> SlowOp {
-        SlowOp {
-            spec: spec(),
-            gates,
-        }
-    }
-}
-
-fn spec() -> FunctionSpec {
-    FunctionSpec {
-        name: FUNCTION.to_owned(),
-        queue: FUNCTION.to_owned(),
-        rate_limits: RateLimits {
-            max_dispatches_per_second: 100.0,
-            max_concurrent_dispatches: 100,
-        },
-        retry: RetryPolicy {
-            max_attempts: 10,
-            min_backoff_seconds: 1.0,
-            max_backoff_seconds: 10.0,
-            max_doublings: 2,
-            max_retry_duration_seconds: 0,
-        },
-        dispatch_deadline_seconds: 600,
-        lease_margin_seconds: 30,
-        request_concurrency: 64,
-        scaling: Scaling {
-            min_instances: 0,
-            max_instances: 1,
-            cpu: "1".to_owned(),
-            memory: "512Mi".to_owned(),
-        },
-        job: JobSettings {
-            task_count: 1,
-            parallelism: 1,
-            max_retries: 0,
-            timeout_seconds: 60,
-        },
-        dead_letter_topic: "slowfn-dead-letters".to_owned(),
-        dead_letter_subscription: "slowfn-dead-letters-sub".to_owned(),
-    }
-}
-
-impl Operation for SlowOp {
-    type Input = Input;
-    type Output = Output;
-
-    fn spec(&self) -> &FunctionSpec {
-        &self.spec
-    }
-
-    fn key(&self, input: &Input) -> Result<TaskKey, TaskError> {
-        Ok(TaskKey::from_parts([FUNCTION, &input.meeting_id]))
-    }
-
-    async fn run(&self, _ctx: &Context, input: &Input) -> Result<Output, TaskError> {
-        println!("STARTED {}", input.meeting_id);
-        if input.wait {
-            let gate = self.gates.gate(&input.meeting_id);
-            gate.acquire().await.unwrap().forget();
-        }
-        Ok(Output {
-            meeting_id: input.meeting_id.clone(),
-        })
-    }
-
-    async fn commit(
-        &self,
-        tx: &Transaction<'_>,
-        input: &Input,
-        _output: &Output,
-    ) -> Result<(), TaskError> {
-        tx.execute(
-            "INSERT INTO e2e_effects (meeting_id) VALUES ($1)",
-            &[&input.meeting_id],
-        )
-        .await?;
-        Ok(())
-    }
-
-    async fn backlog(&self, _ctx: &Context) -> Result<Vec<Input>, TaskError> {
-        Ok(Vec::new())
-    }
-}
-
-// ---------------------------------------------------------------------------
-// The child: what `<function> serve` does, with its address and phases
-// printed for the parent.
-
-#[tokio::test(flavor = "multi_thread")]
-#[ignore = "run in a child process by sigterm_under_load_loses_no_task"]
-async fn push_server_child() {
-    if std::env::var_os(CHILD_MARKER).is_none() {
-        // Run by hand with --ignored: nothing to do outside the child.
-        return;
-    }
-    let mut signal = ShutdownSignal::install().unwrap();
-    let gates = Arc::new(Gates::default());
-    follow_stdin(Arc::clone(&gates));
-    let ctx = tasklane::cli::connect().await.unwrap();
-    let op = SlowOp::new(gates);
-    let config = PushConfig::from_env(op.spec()).unwrap();
-    let running = Server::new(ctx, op, config)
-        .bind("127.0.0.1:0")
-        .await
-        .unwrap();
-    println!("LISTENING {}", running.local_addr());
-
-    let received = signal.recv().await;
-    running.shutdown().await;
-    println!("DRAINING {received}");
-    let report = running.join().await.unwrap();
-    println!("REPORT {} {}", report.drained, report.released);
-}
-
-/// `OPEN <meeting>` lines from the parent open that meeting's gate. A plain
-/// thread: a blocked stdin read must not hold up the runtime's exit.
-fn follow_stdin(gates: Arc<Gates>) {
-    std::thread::spawn(move || {
-        for line in std::io::stdin().lines() {
-            let Ok(line) = line else { break };
-            if let Some(meeting) = line.strip_prefix("OPEN ") {
-                gates.open(meeting.trim());
-            }
-        }
-    });
-}
 
 // ---------------------------------------------------------------------------
 // The parent.
@@ -217,10 +41,7 @@ struct ChildServer {
 
 impl ChildServer {
     async fn start(db: &TestDb) -> ChildServer {
-        let exe = std::env::current_exe().unwrap();
-        let mut child = Command::new(exe)
-            .args(["push_server_child", "--exact", "--ignored", "--nocapture"])
-            .env(CHILD_MARKER, "1")
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tasklane-slowfn"))
             .env("DATABASE_URL", db.url())
             .env("TASKLANE_ENV", "development")
             .env_remove("K_SERVICE")

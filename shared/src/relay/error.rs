@@ -99,13 +99,6 @@ pub(crate) enum SendError {
 impl SendError {
     /// The message and every cause, for the row's `last_error`.
     pub(crate) fn report(&self) -> String {
-        let mut out = self.to_string();
-        let mut cause = std::error::Error::source(self);
-        while let Some(err) = cause {
-            out.push_str(": ");
-            out.push_str(&err.to_string());
-            cause = err.source();
-        }
-        out
+        crate::error::chain(self)
     }
 }

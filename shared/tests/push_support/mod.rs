@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tasklane::operation::Transaction;
 use tasklane::push::{PushConfig, PushConfigBuilder, RunningServer, Server, ShutdownReport};
-use tasklane::spec::{FunctionSpec, JobSettings, RateLimits, RetryPolicy, Scaling};
+use tasklane::spec::{FunctionSpec, RetryPolicy};
 use tasklane::task::{self, TaskRef, TaskRow};
 use tasklane::testing::TestDb;
 use tasklane::{Context, Operation, TaskError, TaskKey};
@@ -128,36 +128,13 @@ impl TestOp {
 
 pub fn spec() -> FunctionSpec {
     FunctionSpec {
-        name: FUNCTION.to_owned(),
         queue: QUEUE.to_owned(),
-        rate_limits: RateLimits {
-            max_dispatches_per_second: 10.0,
-            max_concurrent_dispatches: 100,
-        },
         retry: RetryPolicy {
             max_attempts: MAX_ATTEMPTS,
-            min_backoff_seconds: 1.0,
-            max_backoff_seconds: 10.0,
-            max_doublings: 2,
-            max_retry_duration_seconds: 0,
+            ..FunctionSpec::new(FUNCTION).retry
         },
-        dispatch_deadline_seconds: 600,
-        lease_margin_seconds: 30,
         request_concurrency: 64,
-        scaling: Scaling {
-            min_instances: 0,
-            max_instances: 1,
-            cpu: "1".to_owned(),
-            memory: "512Mi".to_owned(),
-        },
-        job: JobSettings {
-            task_count: 1,
-            parallelism: 1,
-            max_retries: 0,
-            timeout_seconds: 60,
-        },
-        dead_letter_topic: "testfn-dead-letters".to_owned(),
-        dead_letter_subscription: "testfn-dead-letters-sub".to_owned(),
+        ..FunctionSpec::new(FUNCTION)
     }
 }
 

@@ -22,13 +22,7 @@ async fn main() -> ExitCode {
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            let mut message = err.to_string();
-            let mut cause = err.source();
-            while let Some(inner) = cause {
-                message.push_str(&format!(": {inner}"));
-                cause = inner.source();
-            }
-            eprintln!("make run failed: {message}");
+            eprintln!("make run failed: {}", tasklane::error::chain(err.as_ref()));
             ExitCode::FAILURE
         }
     }
