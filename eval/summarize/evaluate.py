@@ -11,7 +11,14 @@ downloaded; this script builds sumy's document model itself with a regex
 sentence splitter, so nothing is fetched. The baselines get sumy's English
 stemmer and stop words.
 
+Every system gets the same string. `--variant asr` first renders each
+transcript the way a recognizer without punctuation would deliver it
+(lower case, punctuation dropped, `Speaker:` labels kept), so that the
+effect of missing sentence punctuation on every system can be measured on
+any data set.
+
 Usage: evaluate.py --bin PATH [--words 250[,150,...]] [--data DIR] [--meetings a,b]
+                   [--variant asis|asr]
 """
 
 from __future__ import annotations
@@ -127,6 +134,29 @@ def summarize(system: str, binary: str, transcript: str, words: int) -> str:
     return truncate(text, words)
 
 
+LABEL = re.compile(r"^([A-Z][\w .'-]{0,39}):\s*")
+MARKUP = re.compile(r"\{[^}]*\}|\[[^\]]*\]|<[^>]*>")
+SPLIT_CONTRACTION = re.compile(r"\s+('(?:s|re|ve|ll|m|d)|n't)\b", re.IGNORECASE)
+NOT_SPOKEN = re.compile(r"[^\w\s'-]|(?<!\w)['-]|['-](?!\w)")
+
+
+def as_asr(transcript: str) -> str:
+    """The transcript as lower-case, unpunctuated recognizer output."""
+    lines = []
+    for line in transcript.splitlines():
+        label = LABEL.match(line)
+        prefix = label.group(0) if label else ""
+        said = MARKUP.sub(" ", line[len(prefix):])
+        said = SPLIT_CONTRACTION.sub(r"\1", said).lower()
+        words = NOT_SPOKEN.sub(" ", said).split()
+        if words:
+            lines.append(prefix + " ".join(words))
+    return "\n".join(lines) + "\n"
+
+
+VARIANTS = {"asis": lambda text: text, "asr": as_asr}
+
+
 def meetings(data: Path, only: set[str]) -> list[tuple[str, str, str]]:
     found = []
     for path in sorted(data.glob("*.txt")):
@@ -141,14 +171,17 @@ def meetings(data: Path, only: set[str]) -> list[tuple[str, str, str]]:
     return found
 
 
-def evaluate(binary: str, data: Path, words: int, only: set[str]) -> dict[str, dict[str, list[float]]]:
+def evaluate(
+    binary: str, data: Path, words: int, only: set[str], variant: str, systems: list[str]
+) -> dict[str, dict[str, list[float]]]:
     scorer = rouge_scorer.RougeScorer(list(METRICS), use_stemmer=True)
-    scores = {s: {m: [] for m in METRICS} for s in SYSTEMS}
-    lengths = {s: [] for s in SYSTEMS}
+    scores = {s: {m: [] for m in METRICS} for s in systems}
+    lengths = {s: [] for s in systems}
     rows = []
     for name, transcript, reference in meetings(data, only):
+        transcript = VARIANTS[variant](transcript)
         row = [name]
-        for system in SYSTEMS:
+        for system in systems:
             summary = summarize(system, binary, transcript, words)
             lengths[system].append(count_words(summary))
             result = scorer.score(reference, summary)
@@ -156,12 +189,12 @@ def evaluate(binary: str, data: Path, words: int, only: set[str]) -> dict[str, d
                 scores[system][metric].append(result[metric].fmeasure)
             row.append(result["rouge2"].fmeasure)
         rows.append(row)
-    print_tables(words, rows, scores, lengths)
+    print_tables(f"{words} ({data.name}, {variant})", rows, scores, lengths)
     return scores
 
 
 def print_tables(words, rows, scores, lengths) -> None:
-    systems = list(SYSTEMS)
+    systems = list(scores)
     print(f"\n## Word budget {words}\n")
     print("ROUGE-2 F1 per meeting:\n")
     print("| meeting | " + " | ".join(systems) + " |")
@@ -187,11 +220,19 @@ def main() -> None:
     parser.add_argument("--words", default="250", help="word budget(s), comma-separated")
     parser.add_argument("--data", default=str(Path(__file__).parent / "data"))
     parser.add_argument("--meetings", default="", help="only these meetings, comma-separated")
+    parser.add_argument("--variant", choices=sorted(VARIANTS), default="asis",
+                        help="how every system receives the transcript (default asis)")
+    parser.add_argument("--systems", default=",".join(SYSTEMS),
+                        help="systems to run, comma-separated (default all)")
     args = parser.parse_args()
+    systems = [s for s in args.systems.split(",") if s]
+    unknown = sorted(set(systems) - set(SYSTEMS))
+    if unknown:
+        parser.error(f"unknown systems {unknown}; known: {', '.join(SYSTEMS)}")
     budgets = [int(w) for w in args.words.split(",")]
     only = {m for m in args.meetings.split(",") if m}
     for words in budgets:
-        evaluate(args.bin, Path(args.data), words, only)
+        evaluate(args.bin, Path(args.data), words, only, args.variant, systems)
 
 
 if __name__ == "__main__":

@@ -158,23 +158,49 @@ fn split_speaker(line: &str) -> Option<(&str, &str)> {
     let (name, rest) = line.split_once([':', '：'])?;
     let name = name.trim();
     let words: Vec<&str> = name.split_whitespace().collect();
+    let capitalized = words.iter().all(|w| {
+        w.chars()
+            .next()
+            .is_some_and(|c| c.is_uppercase() || c.is_ascii_digit() || is_han(c))
+    });
     let plausible = !words.is_empty()
         && words.len() <= 3
         && name.chars().count() <= 40
-        && words.iter().all(|w| {
-            w.chars()
-                .next()
-                .is_some_and(|c| c.is_uppercase() || c.is_ascii_digit() || is_han(c))
-        })
+        && (capitalized || is_speaker_tag(&words))
         && name
             .chars()
             .all(|c| c.is_alphanumeric() || matches!(c, ' ' | '_' | '-' | '.' | '\''));
     plausible.then(|| (name, rest.trim()))
 }
 
+/// Lower-case diarization tags as corpora and recognizers write them: a
+/// one- or two-character label (`a`, `b`, `s1`) or `speaker <label>` /
+/// `speaker_<label>`.
+fn is_speaker_tag(words: &[&str]) -> bool {
+    let short = |w: &str| w.chars().count() <= 2 && w.chars().all(char::is_alphanumeric);
+    match words {
+        [one] => short(one) || one.to_ascii_lowercase().starts_with("speaker_"),
+        [first, label] => first.eq_ignore_ascii_case("speaker") && label.chars().count() <= 3,
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lower_case_diarization_tags_become_turn_speakers() {
+        let t = Transcript::from_text(
+            "a: so we go with the rubber case\nspeaker b: yeah\nspeaker_c: fine\nso recap: done",
+        );
+        let speakers: Vec<_> = t.turns.iter().map(|t| t.speaker.as_deref()).collect();
+        assert_eq!(
+            speakers,
+            [Some("a"), Some("speaker b"), Some("speaker_c"), None]
+        );
+        assert_eq!(t.turns[0].text, "so we go with the rubber case");
+    }
 
     #[test]
     fn speaker_prefixes_become_turn_speakers() {

@@ -175,3 +175,54 @@ fn summaries_of_samples_stay_within_budget_and_drop_fillers() {
         }
     }
 }
+
+#[test]
+fn diarized_speakers_are_named_by_the_work_they_took_on() {
+    // S4 is never addressed by name; "Dana runs regression" in the recap
+    // matches S4's own "I'll run the full regression pass".
+    let summary = summarize("release-planning");
+    let slots: Vec<_> = summary
+        .action_items
+        .iter()
+        .filter(|a| a.owner.as_deref().is_some_and(|o| o.starts_with('S')))
+        .collect();
+    assert!(slots.is_empty(), "unnamed owners: {slots:#?}");
+    let regression = summary
+        .action_items
+        .iter()
+        .find(|a| a.task.contains("regression"))
+        .unwrap();
+    assert_eq!(regression.owner.as_deref(), Some("Dana"));
+    assert_eq!(regression.due.as_deref(), Some("on Monday afternoon"));
+}
+
+#[test]
+fn action_items_leave_out_meeting_talk_past_intentions_and_bare_pronouns() {
+    let summary = summarize("platform-q3-planning");
+    let tasks: Vec<&str> = summary
+        .action_items
+        .iter()
+        .map(|a| a.task.as_str())
+        .collect();
+    for noise in [
+        "check the time",
+        "recap",
+        "hold that for later",
+        "wanted to come back to it",
+        "announce it",
+        "test it",
+    ] {
+        assert!(
+            !tasks.iter().any(|t| t.starts_with(noise)),
+            "{noise:?} in {tasks:#?}"
+        );
+    }
+    // "Test the driver change", "test it" and "Tom tests the prepared
+    // statement flag on staging" are one piece of work.
+    let tom_tests = summary
+        .action_items
+        .iter()
+        .filter(|a| a.owner.as_deref() == Some("Tom") && a.task.starts_with("test "))
+        .count();
+    assert_eq!(tom_tests, 1, "{tasks:#?}");
+}

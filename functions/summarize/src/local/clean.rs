@@ -8,8 +8,8 @@ use std::sync::LazyLock;
 
 use regex::{Captures, Regex};
 
-/// Compile a pattern written in this file.
-fn re(pattern: &str) -> Regex {
+/// Compile a pattern written in this module or in [`super::split`].
+pub(super) fn re(pattern: &str) -> Regex {
     // The patterns are literals in this module and covered by its tests, so
     // a failure here is a programming error caught before release.
     Regex::new(pattern).expect("static pattern compiles")
@@ -17,7 +17,7 @@ fn re(pattern: &str) -> Regex {
 
 static NON_SPEECH: LazyLock<Regex> = LazyLock::new(|| {
     re(concat!(
-        r"(?i)\[[^\]]*\]|【[^】]*】|[(（](?:inaudible|unintelligible|laugh\w*|",
+        r"(?i)\[[^\]]*\]|\{[^}]*\}|<[^>]*>|【[^】]*】|[(（](?:inaudible|unintelligible|laugh\w*|",
         r"crosstalk|noise|music|silence|pause|applause|cough\w*|笑|笑声|笑聲|雜音|杂音|聽不清|",
         r"听不清)[^)）]*[)）]"
     ))
@@ -27,10 +27,43 @@ static NON_SPEECH: LazyLock<Regex> = LazyLock::new(|| {
 /// leaves one space, not an orphaned comma).
 static FILLER_WORDS: LazyLock<Regex> = LazyLock::new(|| {
     re(concat!(
-        r"(?i)(?:,\s*)?\b(?:u+m+|u+h+m*|e+r+m+|e+r|a+h+|h+m+|m+h*m+|mm-hmm|uh-huh|",
-        r"uh-oh|basically|literally|honestly|actually|obviously)\b[,.…]*"
+        r"(?i)(?:,\s*)?\b(?:mm-hmm|mm-hm|uh-huh|uh-oh|u+m+|u+h+m*|e+r+m+|e+r|a+h+|",
+        r"h+m+|m+h*m+|huh|basically|literally|honestly|actually|obviously)\b[,.…]*"
     ))
 });
+
+/// A contraction a tokenizer split off its word ("we 're", "do n't").
+static SPLIT_CONTRACTION: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?i)(\w) ('(?:s|re|ve|ll|m|d)|n't)\b"));
+
+/// The pronoun "i" as lower-case recognizers write it ("i'll", but not
+/// "i.e.").
+static LOWER_I: LazyLock<Regex> = LazyLock::new(|| re(r"\bi((?:'|’)(?:m|ll|ve|d|s))?\b(\.\w)?"));
+
+/// "Like" before an amount, where it only hedges ("for like four days"),
+/// with the word before it: after "looks" or "something" it compares.
+static HEDGED_AMOUNT: LazyLock<Regex> = LazyLock::new(|| {
+    re(concat!(
+        r"(?i)\b(\w+) like ((?:about |around )?(?:\d|a hundred|a thousand|half|",
+        r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|",
+        r"fifteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)\b)"
+    ))
+});
+
+const COMPARING: [&str; 12] = [
+    "look",
+    "looks",
+    "looked",
+    "sound",
+    "sounds",
+    "seem",
+    "seems",
+    "feel",
+    "feels",
+    "something",
+    "more",
+    "just",
+];
 
 /// A filler set off by commas on both sides, removed with both commas.
 static COMMA_FILLER: LazyLock<Regex> = LazyLock::new(|| {
@@ -79,9 +112,9 @@ static OPENERS: LazyLock<Regex> = LazyLock::new(|| {
     re(concat!(
         r"(?i)^(?:(?:so|okay|ok|alright|all right|um|uh|oh|and|but|yeah|yep|yup|",
         r"yes|anyway|also|hey|look|i mean|i think(?: that)?|i guess|you know|",
-        r"i feel like|like)\b[,.!]?\s*|(?:right|well|now|then|sure|fine|good|",
-        r"great|cool|perfect|thanks|thank you|no|ha|haha|wow|hmm|",
-        r"okay then)[,.!]+\s*)+"
+        r"i feel like|like|thanks|thank you)\b[,.!]?\s*|(?:right|well|now|then|sure|",
+        r"fine|good|great|cool|perfect|no|ha|haha|wow|hmm|",
+        r"okay then)[,.!]+\s*)"
     ))
 });
 
@@ -96,6 +129,18 @@ static HAN_OPENERS: LazyLock<Regex> = LazyLock::new(|| {
 /// [`written_sentence`]).
 pub(crate) fn clean_turn(text: &str) -> String {
     let text = NON_SPEECH.replace_all(text, " ");
+    let text = SPLIT_CONTRACTION.replace_all(&text, "$1$2");
+    let text = LOWER_I.replace_all(&text, |c: &Captures<'_>| match c.get(2) {
+        Some(_) => c[0].to_owned(),
+        None => format!("I{}", c.get(1).map_or("", |m| m.as_str())),
+    });
+    let text = HEDGED_AMOUNT.replace_all(&text, |c: &Captures<'_>| {
+        if COMPARING.contains(&c[1].to_lowercase().as_str()) {
+            c[0].to_owned()
+        } else {
+            format!("{} {}", &c[1], &c[2])
+        }
+    });
     let text = TAG_QUESTION.replace_all(&text, ".");
     let text = FILLER_WORDS.replace_all(&text, " ");
     let text = COMMA_FILLER.replace_all(&text, " ");
@@ -120,6 +165,9 @@ pub(crate) fn tidy(text: &str) -> String {
 pub(crate) fn written_sentence(sentence: &str) -> String {
     let mut text = sentence.trim().to_owned();
     loop {
+        if KEPT_OPENING.is_match(&text) {
+            break;
+        }
         let stripped = OPENERS.replace(&text, "");
         let stripped = ABANDONED_OPENING.replace(&stripped, "");
         let stripped = HAN_OPENERS.replace(&stripped, "");
@@ -130,7 +178,37 @@ pub(crate) fn written_sentence(sentence: &str) -> String {
         text = stripped;
     }
     let text = text.trim_end_matches([',', ';', ':', '，', '、', '；', '：', ' ']);
-    finish(capitalize(text))
+    finish(capitalize(&drop_dangling_end(text)))
+}
+
+/// "So far", "so much": an opener word that belongs to what follows.
+static KEPT_OPENING: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?i)^so (?:far|much|many|long|few|little)\b"));
+
+/// Words a spoken sentence trails off with ("... two hundred euros so",
+/// "... the big one I think").
+static DANGLING_END: LazyLock<Regex> = LazyLock::new(|| {
+    re(concat!(
+        r"(?i)(?:[\s,]+(?:so|and|but|or|because|like|I think|I guess|you know|I mean|",
+        r"or something|or whatever|and stuff|and everything|yeah))+[.!…]?$"
+    ))
+});
+
+/// The sentence without the words it trails off with, when enough is left.
+fn drop_dangling_end(text: &str) -> String {
+    let Some(m) = DANGLING_END.find(text) else {
+        return text.to_owned();
+    };
+    let kept = &text[..m.start()];
+    if kept.split_whitespace().count() < 3 {
+        return text.to_owned();
+    }
+    let mark = text
+        .trim_end()
+        .chars()
+        .last()
+        .filter(|c| matches!(c, '.' | '!' | '…'));
+    mark.map_or_else(|| kept.to_owned(), |c| format!("{kept}{c}"))
 }
 
 fn capitalize(text: &str) -> String {
@@ -237,59 +315,6 @@ fn is_number_word(word: &str) -> bool {
 fn normalize(word: &str) -> String {
     word.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'')
         .to_lowercase()
-}
-
-static SENTENCE_END: LazyLock<Regex> = LazyLock::new(|| re(r"[.!?…]+[\x22')\]]*\s+|[。！？]+"));
-
-const ABBREVIATIONS: [&str; 12] = [
-    "mr.", "mrs.", "ms.", "dr.", "prof.", "st.", "vs.", "e.g.", "i.e.", "etc.", "no.", "approx.",
-];
-
-/// Split cleaned text into sentences; run-on stretches (ASR output without
-/// punctuation) are cut at clause boundaries every 40 words or so.
-pub(crate) fn sentences(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    for m in SENTENCE_END.find_iter(text) {
-        let piece = &text[start..m.end()];
-        if ends_with_abbreviation(piece) {
-            continue;
-        }
-        out.push(piece.trim().to_owned());
-        start = m.end();
-    }
-    out.push(text[start..].trim().to_owned());
-    out.retain(|s| !s.is_empty());
-    out.into_iter().flat_map(|s| split_run_on(&s)).collect()
-}
-
-fn ends_with_abbreviation(piece: &str) -> bool {
-    let last = piece.split_whitespace().last().unwrap_or("").to_lowercase();
-    ABBREVIATIONS.contains(&last.as_str())
-}
-
-const RUN_ON_WORDS: usize = 40;
-
-fn split_run_on(sentence: &str) -> Vec<String> {
-    let words: Vec<&str> = sentence.split_whitespace().collect();
-    if words.len() <= RUN_ON_WORDS {
-        return vec![sentence.to_owned()];
-    }
-    let mut out = Vec::new();
-    let mut current: Vec<&str> = Vec::new();
-    for (i, word) in words.iter().enumerate() {
-        let boundary = current.len() >= 20
-            && (current.last().is_some_and(|w| w.ends_with(','))
-                || matches!(*word, "and" | "so" | "but" | "because"));
-        let forced = current.len() >= RUN_ON_WORDS - 10;
-        if (boundary || forced) && words.len() - i >= 6 {
-            out.push(current.join(" "));
-            current.clear();
-        }
-        current.push(word);
-    }
-    out.push(current.join(" "));
-    out
 }
 
 static CONTRACTIONS: LazyLock<Regex> = LazyLock::new(|| {
@@ -425,23 +450,29 @@ mod tests {
     }
 
     #[test]
-    fn chinese_fillers_and_openers_are_removed() {
-        let cleaned = clean_turn("嗯，那個，我們下週三之前，呃，把報告交出去。");
-        assert_eq!(written_sentence(&cleaned), "我們下週三之前，把報告交出去。");
+    fn lower_case_speech_reads_as_written_text() {
+        let cleaned = clean_turn(
+            "mm-hmm yeah i'm sure we 're fine it was down for like three days i.e. too long",
+        );
+        assert_eq!(
+            cleaned,
+            "yeah I'm sure we're fine it was down for three days i.e. too long"
+        );
+        assert_eq!(
+            written_sentence("yeah so far it looks like two buttons i think"),
+            "So far it looks like two buttons."
+        );
+        assert_eq!(
+            written_sentence("but it is two hundred euros so"),
+            "It is two hundred euros."
+        );
+        assert_eq!(clean_turn("{vocalsound} okay <laugh> good"), "okay good");
     }
 
     #[test]
-    fn sentences_split_on_both_scripts_but_not_on_titles() {
-        let parts = sentences("Ask Dr. Patel first. 我們決定了。好嗎？Then ship");
-        assert_eq!(
-            parts,
-            [
-                "Ask Dr. Patel first.",
-                "我們決定了。",
-                "好嗎？",
-                "Then ship"
-            ]
-        );
+    fn chinese_fillers_and_openers_are_removed() {
+        let cleaned = clean_turn("嗯，那個，我們下週三之前，呃，把報告交出去。");
+        assert_eq!(written_sentence(&cleaned), "我們下週三之前，把報告交出去。");
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The extractive summarizer: deterministic, on-box, English and Mandarin.
 //!
-//! Phases: clean each turn into written sentences ([`clean`]), index their
+//! Phases: clean each turn ([`clean`]), cut it into sentences, at spoken
+//! boundaries where the recognizer left no punctuation ([`split`]), write
+//! each as a sentence ([`clean`] again), index their
 //! terms ([`terms`]), score salience as centrality in a TF-IDF similarity
 //! graph plus topic-word weight plus decision and action cues ([`rank`]),
 //! pick sentences under the word budget with a redundancy penalty, and
@@ -11,6 +13,7 @@ mod clean;
 mod due;
 mod items;
 mod rank;
+mod split;
 mod terms;
 
 use std::collections::HashSet;
@@ -44,10 +47,14 @@ pub(crate) fn sentences_of(transcript: &Transcript) -> Vec<Sentence> {
     let mut out = Vec::new();
     for (turn, t) in transcript.turns.iter().enumerate() {
         let cleaned = clean::clean_turn(&t.text);
-        for spoken in clean::sentences(&cleaned) {
-            let text = clean::written_sentence(&spoken);
+        for spoken in split::sentences(&cleaned) {
+            let mut text = clean::written_sentence(&spoken);
             if text.chars().all(|c| !c.is_alphanumeric()) {
                 continue;
+            }
+            if split::asks(&spoken) && text.ends_with('.') {
+                text.pop();
+                text.push('?');
             }
             out.push(Sentence {
                 turn,
@@ -250,8 +257,9 @@ fn topic_density(model: &rank::Model, terms: &[String], words: usize) -> f64 {
     weight / (words as f64).sqrt()
 }
 
-/// Bonuses for what summaries report: decisions, commitments, numbers and
-/// dates, people.
+/// Bonuses for what summaries report: decisions, commitments, figures and
+/// dates (in digits or in words, as recognizers write them), people, and
+/// the recap that restates the outcome.
 fn cues(meeting: &items::Meeting<'_>, i: usize, s: &Sentence) -> f64 {
     let mut bonus = 0.0;
     if items::is_decision(s) {
@@ -260,13 +268,30 @@ fn cues(meeting: &items::Meeting<'_>, i: usize, s: &Sentence) -> f64 {
     if meeting.assigns_work(i) {
         bonus += 0.2;
     }
-    if s.text.chars().any(|c| c.is_ascii_digit()) || items::has_due(&s.text) {
+    if says_amount(&s.text) || items::has_due(&s.text) {
         bonus += 0.05;
+    }
+    if meeting.in_recap(i) {
+        bonus += 0.15;
     }
     if meeting.names().iter().any(|n| s.text.contains(n.as_str())) {
         bonus += 0.05;
     }
     bonus
+}
+
+/// Whether `text` gives a figure, in digits or in words ("sixty euros").
+fn says_amount(text: &str) -> bool {
+    // "One" is left out: it is more often a pronoun than a figure.
+    const AMOUNTS: [&str; 23] = [
+        "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+        "fifteen", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
+        "hundred", "thousand", "million",
+    ];
+    text.chars().any(|c| c.is_ascii_digit())
+        || text
+            .split(|c: char| !c.is_alphabetic())
+            .any(|w| AMOUNTS.iter().any(|a| w.eq_ignore_ascii_case(a)))
 }
 
 /// Penalties for shapes summaries avoid: questions, fragments, rambles.
@@ -301,6 +326,43 @@ mod tests {
         assert!(s.words <= 15 && s.words > 0, "{s:?}");
         assert_eq!(s.words, count_words(&s.summary));
         assert!(!s.summary.contains("Yeah"));
+    }
+
+    #[test]
+    fn unpunctuated_lower_case_turns_read_as_written_sentences() {
+        let text = "A: okay um so the the remote should have a a rubber case because \
+                    people drop it all the time and i think the battery should last a year\n\
+                    B: mm-hmm\nC: yeah\nD: uh-huh\n\
+                    B: yeah so i'll check the price of the rubber case with the factory \
+                    and then we we compare it with plastic\n\
+                    A: right\nC: can we afford a colour screen on the remote\n\
+                    D: no the screen costs too much so we go with the rubber case and the \
+                    big buttons\n";
+        let summarizer = LocalSummarizer::new(LocalSettings {
+            words: 60,
+            key_points: 2,
+        });
+        let s = summarizer.summarize(&Transcript::from_text(text));
+        let units: Vec<&str> = s
+            .summary
+            .split_inclusive(['.', '?'])
+            .map(str::trim)
+            .collect();
+        assert!(units.len() >= 3, "{s:?}");
+        for unit in &units {
+            assert!(unit.starts_with(char::is_uppercase), "{unit:?} in {s:?}");
+            assert!(unit.split_whitespace().count() >= 4, "{unit:?} in {s:?}");
+        }
+        let lower = format!(" {} ", s.summary.to_lowercase());
+        for spoken in [" um ", " uh ", "mm-hmm", "uh-huh", " the the ", " we we "] {
+            assert!(!lower.contains(spoken), "{spoken:?} in {s:?}");
+        }
+        assert!(!s.summary.contains(" i "), "{s:?}");
+        assert!(
+            s.summary
+                .contains("Can we afford a colour screen on the remote?"),
+            "{s:?}"
+        );
     }
 
     #[test]

@@ -2,13 +2,13 @@
 //! tomorrow."), commitments ("I'll ..."), assignments ("Emma writes the
 //! runbook by July 26"), in English and Chinese, with their due dates.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 use regex::{Captures, Regex};
 
 use super::people::NAME;
-use super::{Meeting, jaccard, re};
+use super::{Meeting, re, vet};
 use crate::local::clean::{spell_out, tidy};
 use crate::local::{Sentence, due, terms};
 use crate::summary::{ActionItem, is_han};
@@ -165,9 +165,24 @@ struct Found {
     terms: HashSet<String>,
 }
 
-/// Action items in order, each once.
+/// Action items in order, each once, without the meeting's own running
+/// and without bare pronoun tasks.
 pub(crate) fn action_items(meeting: &Meeting<'_>) -> Vec<ActionItem> {
     let mut found: Vec<Found> = Vec::new();
+    for (_, item) in sourced_items(meeting) {
+        merge(&mut found, item);
+    }
+    found
+        .into_iter()
+        .map(|f| f.item)
+        .filter(|item| vet::worth_showing(&item.task))
+        .collect()
+}
+
+/// Every action item as found, before merging, with the sentence it was
+/// found in.
+pub(super) fn sourced_items(meeting: &Meeting<'_>) -> Vec<(usize, ActionItem)> {
+    let mut out = Vec::new();
     let mut consumed: HashSet<usize> = HashSet::new();
     for i in 0..meeting.sentences.len() {
         if consumed.contains(&i) {
@@ -175,14 +190,66 @@ pub(crate) fn action_items(meeting: &Meeting<'_>) -> Vec<ActionItem> {
         }
         if let Some((item, used)) = request(meeting, i) {
             consumed.extend(used);
-            merge(&mut found, item);
+            out.push((i, item));
             continue;
         }
-        for item in sentence_items(meeting, i) {
-            merge(&mut found, item);
+        out.extend(sentence_items(meeting, i).into_iter().map(|item| (i, item)));
+    }
+    out
+}
+
+/// Diarization labels matched to names by the work they took on: S4 says
+/// "I'll run the full regression pass" and someone else later says "Dana
+/// runs regression", so S4 is Dana. Pairs come strongest evidence first;
+/// a label that ever says the name is not that person.
+pub(super) fn owners_by_commitment(meeting: &Meeting<'_>) -> Vec<(String, String)> {
+    let found = sourced_items(meeting);
+    let mut votes: HashMap<(String, String), usize> = HashMap::new();
+    for (i, mine) in &found {
+        let Some(label) = unnamed_committer(meeting, *i, mine) else {
+            continue;
+        };
+        let my_terms: HashSet<String> = terms::terms(&mine.task).into_iter().collect();
+        for (j, theirs) in &found {
+            let Some(name) = theirs.owner.as_deref() else {
+                continue;
+            };
+            let by = meeting.sentences[*j].speaker.as_deref();
+            if by == Some(label) || by.is_none() || !meeting.plausible_owner(name) {
+                continue;
+            }
+            let their_terms: HashSet<String> = terms::terms(&theirs.task).into_iter().collect();
+            let shared = my_terms.intersection(&their_terms).count();
+            if shared >= 2 && vet::same_work(&my_terms, &their_terms, &mine.task, &theirs.task) {
+                *votes
+                    .entry((label.to_owned(), name.to_owned()))
+                    .or_default() += 1;
+            }
         }
     }
-    found.into_iter().map(|f| f.item).collect()
+    votes.retain(|(label, name), _| !says_name(meeting, label, name));
+    let mut ranked: Vec<((String, String), usize)> = votes.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    ranked.into_iter().map(|(pair, _)| pair).collect()
+}
+
+/// The label of a slot speaker who took on `item` in the first person.
+fn unnamed_committer<'m>(meeting: &'m Meeting<'_>, i: usize, item: &ActionItem) -> Option<&'m str> {
+    let label = meeting.sentences[i].speaker.as_deref()?;
+    let first_person = item.owner.as_deref() == Some(label);
+    (first_person && !super::people::is_person_label(label)).then_some(label)
+}
+
+fn says_name(meeting: &Meeting<'_>, label: &str, name: &str) -> bool {
+    meeting
+        .sentences
+        .iter()
+        .filter(|s| s.speaker.as_deref() == Some(label))
+        .any(|s| {
+            s.text
+                .split(|c: char| !c.is_alphanumeric())
+                .any(|w| w == name)
+        })
 }
 
 static OWNS_THAT: LazyLock<Regex> = LazyLock::new(|| {
@@ -242,9 +309,9 @@ fn merge(found: &mut Vec<Found>, item: ActionItem) {
     if terms.is_empty() {
         return;
     }
-    let same = found
-        .iter_mut()
-        .find(|f| f.item.owner == item.owner && jaccard(&f.terms, &terms) >= 0.4);
+    let same = found.iter_mut().find(|f| {
+        f.item.owner == item.owner && vet::same_work(&f.terms, &terms, &f.item.task, &item.task)
+    });
     match same {
         Some(existing) => {
             if existing.item.due.is_none() {
@@ -503,6 +570,9 @@ fn commits(task: &str) -> bool {
         return false;
     }
     let content = terms::terms(task).len();
+    if vet::is_past(&first) {
+        return false;
+    }
     if matches!(first.as_str(), "do" | "go" | "just" | "take") {
         // "I'll do the figure" commits; "I'll do it" only points back.
         return content >= 2;
@@ -516,7 +586,10 @@ fn commits(task: &str) -> bool {
 }
 
 fn item(owner: Option<String>, task: &str) -> Option<ActionItem> {
-    let (task, due) = split_due(&trim_task(task));
+    let (task, due) = match split_due(&trim_task(task)) {
+        (kept, None) => (kept, due_of_continuation(task)),
+        found => found,
+    };
     let han = task.chars().any(is_han);
     if task.split_whitespace().count() < 2 && !han {
         return None;
@@ -559,24 +632,43 @@ static TASK_TAIL: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 fn trim_task(task: &str) -> String {
-    let task = TASK_END.replace(task.trim(), "");
+    let task = cut_at_new_subject(task.trim());
+    let task = TASK_END.replace(&task, "");
     let words: Vec<&str> = task.split_whitespace().take(30).collect();
     tidy_task(&spell_out(&words.join(" ")))
 }
 
 /// "send me the batch size you pick I want to watch ..." ends before the
-/// unpunctuated new clause "I want to ...".
+/// unpunctuated new clause "I want to ..."; "make sure we have it" keeps
+/// its clause, which "sure" introduces.
 fn cut_at_new_subject(text: &str) -> String {
     static NEW_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
         re(concat!(
-            r"\s(?:I|we|We)\s(?:want|need|think|will|'ll|can|do|have|just|also|am|'m|",
-            r"would|'d|guess|mean)\b"
+            r"(\S+)\s+(?:I|we|We)(?:'ll|'m|'d|\s+(?:want|need|think|will|can|do|don't|have|",
+            r"just|also|am|would|guess|mean|know|feel|hope|was|had))\b"
         ))
     });
-    match NEW_SUBJECT.find(text) {
-        Some(m) if m.start() > 0 => text[..m.start()].to_owned(),
-        _ => text.to_owned(),
-    }
+    const INTRODUCING: [&str; 13] = [
+        "sure", "that", "if", "when", "until", "before", "after", "because", "whether", "how",
+        "what", "once", "unless",
+    ];
+    let cut = NEW_SUBJECT
+        .captures_iter(text)
+        .filter_map(|c| c.get(1))
+        .find(|before| {
+            let word = before.as_str().trim_end_matches(',').to_lowercase();
+            !INTRODUCING.contains(&word.as_str())
+        });
+    cut.map_or_else(|| text.to_owned(), |before| text[..before.end()].to_owned())
+}
+
+/// The due date of what the speaker goes on to say about the same work
+/// after a task was cut at a new subject ("write the script and I'll dry
+/// run it by Wednesday").
+fn due_of_continuation(task: &str) -> Option<String> {
+    let kept = cut_at_new_subject(task.trim());
+    let rest = task.trim().get(kept.len()..)?;
+    due::find(rest).map(|(when, _)| when)
 }
 
 /// Cut a sentence where a new subject takes over: "Dana runs regression
@@ -640,7 +732,11 @@ fn english_cuts(meeting: &Meeting<'_>, text: &str) -> Vec<usize> {
             ["and", name, ..] => meeting.plausible_owner(name),
             _ => false,
         };
-        if starts_clause && !joins_names {
+        // "... if Dana signs off" is a condition, not work given to Dana.
+        let subordinate = before
+            .first()
+            .is_some_and(|w| SUBORDINATORS.contains(&w.to_lowercase().as_str()));
+        if starts_clause && !joins_names && !subordinate {
             cuts.push(whole.start());
             at = whole.end();
         } else {
@@ -652,6 +748,11 @@ fn english_cuts(meeting: &Meeting<'_>, text: &str) -> Vec<usize> {
     }
     cuts
 }
+
+/// Words that make the clause after them a condition or a reason.
+const SUBORDINATORS: [&str; 10] = [
+    "if", "unless", "when", "whenever", "once", "until", "because", "since", "whether", "after",
+];
 
 fn chinese_cuts(meeting: &Meeting<'_>, text: &str) -> Vec<usize> {
     text.char_indices()

@@ -33,8 +33,12 @@ static DECISION: LazyLock<Regex> =
 static LETS: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\blet(?:'s| us) (\w+)(?: (\w+))?"));
 
 /// Verbs after "let's" that organise the talk rather than settle anything.
-const TALK_VERBS: [&str; 20] = [
+const TALK_VERBS: [&str; 24] = [
     "talk",
+    "move",
+    "try",
+    "decide",
+    "continue",
     "start",
     "get",
     "see",

@@ -5,10 +5,12 @@
 //! | [`people`] | which words are names; which person each speaker label is |
 //! | [`decisions`] | settling phrases, anaphora ("let's do that"), recap statements |
 //! | [`actions`] | requests, commitments, assignments, due dates |
+//! | [`vet`] | which action items are worth showing, and which are one |
 
 mod actions;
 mod decisions;
 mod people;
+mod vet;
 
 use std::collections::HashSet;
 use std::sync::LazyLock;
@@ -30,6 +32,7 @@ fn re(pattern: &str) -> Regex {
 static RECAP: LazyLock<Regex> = LazyLock::new(|| {
     re(concat!(
         r"(?i)\b(?:let me (?:just |quickly )?(?:recap|summari[sz]e|go over)|",
+        r"(?:just )?to (?:just )?go over (?:it|that|what we (?:said|decided))|",
         r"to recap|quick recap|recap:|(?:so )?to summari[sz]e|in summary|",
         r"to sum up|let me sum up|before i recap)\b|总结一下|總結一下|我总结|我總結|回顾一下|回顧一下|",
         r"整理一下"
@@ -52,11 +55,15 @@ pub(crate) struct Meeting<'a> {
 impl<'a> Meeting<'a> {
     /// Read the people and the recap out of `sentences`.
     pub(crate) fn new(sentences: &'a [Sentence]) -> Self {
-        Meeting {
+        let mut meeting = Meeting {
             people: People::infer(sentences),
             recap: recap_flags(sentences),
             sentences,
+        };
+        for (label, name) in actions::owners_by_commitment(&meeting) {
+            meeting.people.adopt(&label, &name);
         }
+        meeting
     }
 
     /// Decisions, in order, each once.
@@ -79,7 +86,8 @@ impl<'a> Meeting<'a> {
         self.people.known()
     }
 
-    fn in_recap(&self, i: usize) -> bool {
+    /// Whether sentence `i` restates the meeting's outcomes.
+    pub(crate) fn in_recap(&self, i: usize) -> bool {
         self.recap[i]
     }
 

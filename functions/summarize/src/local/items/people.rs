@@ -175,6 +175,19 @@ impl People {
         &self.known
     }
 
+    /// Take `name` for `label` when neither is spoken for: a diarization
+    /// slot the address patterns left unnamed, and a name no slot has.
+    pub(crate) fn adopt(&mut self, label: &str, name: &str) -> bool {
+        let free = !is_person_label(label)
+            && !self.names.contains_key(label)
+            && !self.names.values().any(|n| n == name);
+        if free {
+            self.names.insert(label.to_owned(), name.to_owned());
+            self.known.insert(name.to_owned());
+        }
+        free
+    }
+
     /// The name to report for a speaker label: the person it was found to
     /// be, the label itself when it is a name or when nobody was found.
     pub(crate) fn name_of(&self, label: &str) -> String {
