@@ -100,7 +100,9 @@ def prepare_database(admin):
 def reset(url):
     psql(url, "UPDATE bench_meetings SET status = 'pending', summary = NULL "
               "WHERE status <> 'pending'; TRUNCATE tasks, dead_letters, outbox")
-    psql(url, "VACUUM ANALYZE bench_meetings; VACUUM ANALYZE tasks")
+    # VACUUM cannot run inside the transaction psql -c wraps statements in.
+    psql(url, "VACUUM ANALYZE bench_meetings")
+    psql(url, "VACUUM ANALYZE tasks")
 
 
 def start_token_server():
