@@ -761,11 +761,21 @@ fn extra_secrets_and_project_roles_are_granted_only_as_configured() {
         text(roles, "member"),
         "google_service_account.runtime.member"
     );
+    let traces = block(
+        &module,
+        "resource",
+        &["google_project_iam_member", "runtime_writes_traces"],
+    );
+    assert_eq!(text(traces, "role"), "\"roles/cloudtrace.agent\"");
+    assert_eq!(
+        text(traces, "member"),
+        "google_service_account.runtime.member"
+    );
     let project_grants = resources(&module, "google_project_iam_member");
     assert_eq!(
         project_grants.len(),
-        1,
-        "the only project-wide grant is the configured one"
+        2,
+        "project-wide grants are trace writing and the configured ones"
     );
 
     let variable = block(&module, "variable", &["project_roles"]);

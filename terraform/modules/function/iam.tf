@@ -74,8 +74,16 @@ resource "google_secret_manager_secret_iam_member" "runtime_reads_secret_env" {
   member    = google_service_account.runtime.member
 }
 
-# The only project-wide grants, and only those asked for (var.project_roles):
-# Vertex AI, for one, has no per-model IAM.
+# Traces go to Cloud Trace (TASKLANE_TRACE_EXPORTER defaults to gcloud on
+# Cloud Run), which has no resource narrower than the project.
+resource "google_project_iam_member" "runtime_writes_traces" {
+  project = var.project_id
+  role    = "roles/cloudtrace.agent"
+  member  = google_service_account.runtime.member
+}
+
+# Other project-wide grants only as asked for (var.project_roles): Vertex
+# AI, for one, has no per-model IAM.
 resource "google_project_iam_member" "runtime_project_roles" {
   for_each = toset(var.project_roles)
 
