@@ -9,8 +9,8 @@
 //! | `ASR_REMOVE_REPEATS` | true | collapse stutters ("I I think") |
 //! | `ASR_FILLERS_EN` | um, umm, uh, uhh, uhm, er, erm, ah, hmm | English fillers |
 //! | `ASR_FILLERS_ZH` | 嗯, 呃, 那个, 那個 | Mandarin fillers |
-//! | `ASR_REPEATS_EN` | pronouns, articles, prepositions, auxiliaries | words whose doubling is a stutter |
-//! | `ASR_REPEATS_ZH` | 我, 我们, 就是, 然后, 那个, ... | words whose doubling is a stutter |
+//! | `ASR_REPEATS_EN` | pronouns, articles, prepositions, auxiliaries | doubled = stutter |
+//! | `ASR_REPEATS_ZH` | 我, 我们, 就是, 然后, 那个, ... | doubled = stutter |
 //!
 //! Lists are comma-separated; an empty value turns the list off. A filler of
 //! one word is removed wherever it occurs; a filler of several words ("you

@@ -2,11 +2,11 @@
 //!
 //! | module | role |
 //! | --- | --- |
-//! | [`operation`] | the [`Summarize`] operation: key, run, fenced commit, backlog; [`generate_summary`] |
+//! | [`operation`] | [`Summarize`]: key, run, fenced commit, backlog; [`generate_summary`] |
 //! | [`store`] | every query it runs: load a transcript, upsert a summary, list the backlog |
 //! | [`engine`] | the [`Summarizer`] trait and the [`Engine`] chosen by `TASKLANE_AI_PROVIDER` |
-//! | [`local`] | the extractive summarizer: cleaning, TF-IDF centrality, budgeted selection, rule-based decisions and action items |
-//! | [`gemini`] | Gemini `generateContent` with JSON output, map-reduce over long transcripts, classified failures |
+//! | [`local`] | extractive summarizer: TF-IDF centrality, budget, rule-based items |
+//! | [`gemini`] | `generateContent` with JSON output, map-reduce, classified failures |
 //! | [`settings`] | configuration from the environment, with defaults |
 //! | [`transcript`], [`summary`] | the input and output types |
 //!

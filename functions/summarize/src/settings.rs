@@ -7,7 +7,7 @@
 //! | `TASKLANE_SUMMARY_KEY_POINTS` | `5` | key points at most |
 //! | `TASKLANE_GEMINI_MODEL` | `gemini-2.5-flash` | model id |
 //! | `GEMINI_API_KEY` | unset | selects the Generative Language API |
-//! | `TASKLANE_GEMINI_BACKEND` | `api-key` if `GEMINI_API_KEY` is set, else `vertex` | which endpoint |
+//! | `TASKLANE_GEMINI_BACKEND` | `api-key` with a key, else `vertex` | which endpoint |
 //! | `TASKLANE_GEMINI_PROJECT` | `GOOGLE_CLOUD_PROJECT` | Vertex AI project |
 //! | `TASKLANE_GEMINI_LOCATION` | `us-central1` | Vertex AI location (`global` allowed) |
 //! | `TASKLANE_GEMINI_BASE_URL` | the backend's Google endpoint | API root, for tests and proxies |
